@@ -1,0 +1,66 @@
+"""The relational tables (the thesis's PR_REGRAS and PR_VIOLACOES, plus the
+record of each daily run). Instants are naive datetimes in UTC."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Identity, Integer,
+                        String, Text, UniqueConstraint, func)
+from sqlalchemy.dialects import oracle
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Oracle's DATE has no fractional seconds; violations are stamped to the millisecond.
+UtcTimestamp = DateTime().with_variant(oracle.TIMESTAMP(), "oracle")
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Rule(Base):
+    __tablename__ = "rules"
+
+    id: Mapped[int] = mapped_column(Id, Identity(), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), index=True)
+    expression: Mapped[str] = mapped_column(String(4000))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp())
+    updated_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp(),
+                                                 onupdate=func.current_timestamp())
+
+
+class Violation(Base):
+    __tablename__ = "violations"
+    __table_args__ = (UniqueConstraint("rule_id", "serial_number", "ts",
+                                       name="uq_violations_rule_serial_ts"),)
+
+    id: Mapped[int] = mapped_column(Id, Identity(), primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"), index=True)
+    serial_number: Mapped[str] = mapped_column(String(64), index=True)
+    ts: Mapped[datetime] = mapped_column(UtcTimestamp, index=True)
+    detected_at: Mapped[datetime] = mapped_column(UtcTimestamp)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+
+    run_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcTimestamp)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcTimestamp)
+    status: Mapped[str] = mapped_column(String(16))
+    faults_read: Mapped[int | None] = mapped_column(BigInteger)
+    pending_read: Mapped[int | None] = mapped_column(BigInteger)
+    violations_new: Mapped[int | None] = mapped_column(BigInteger)
+    # JSON documents: [{"rule_id", "reason"}] and [{"stage_id", "description", …}].
+    rules_skipped: Mapped[str | None] = mapped_column(Text)
+    stage_metrics: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+TABLES = Base.metadata.sorted_tables

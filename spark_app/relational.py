@@ -1,0 +1,36 @@
+"""The relational database: engine from configuration and schema creation."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import Engine, create_engine, event
+
+from schemas.relational import Base
+from spark_app.config import Config
+
+
+@cache
+def _engine_for(url: str) -> Engine:
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        # SQLite enforces foreign keys only when asked, per connection.
+        @event.listens_for(engine, "connect")
+        def _foreign_keys_on(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+    return engine
+
+
+def engine_from_config(config: Config) -> Engine:
+    url = config.database_url()
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    return _engine_for(url)
+
+
+def create_tables(engine: Engine) -> None:
+    """CREATE TABLE for what is missing; existing tables are left as they are."""
+    Base.metadata.create_all(engine)

@@ -29,6 +29,8 @@ def cluster_from_config(config: Config, **overrides):
         auth_provider=auth,
         ssl_context=ssl.create_default_context() if config.get("cassandra", "ssl") else None,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        # Cassandra 4.1+ and 5.0 speak v5; fixing it avoids a noisy negotiation.
+        protocol_version=overrides.pop("protocol_version", 5),
         **overrides,
     )
 

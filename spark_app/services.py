@@ -181,12 +181,16 @@ def _port_open(host: str, port: int) -> bool:
 
 
 def _cql_answers(host: str, port: int) -> bool:
-    from cassandra.cluster import Cluster  # heavy import, only when starting
+    # heavy imports, only when starting
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import RoundRobinPolicy
 
-    cluster = Cluster([host], port=port, connect_timeout=5, protocol_version=5)
+    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=5)
+    cluster = Cluster([host], port=port, connect_timeout=5, protocol_version=5,
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile})
     try:
         session = cluster.connect()
-        session.execute("SELECT release_version FROM system.local", timeout=5)
+        session.execute("SELECT release_version FROM system.local")
         return True
     except Exception:  # noqa: BLE001 - any failure means "not ready yet"
         return False

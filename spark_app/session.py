@@ -21,8 +21,10 @@ def under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
-def spark_conf(config: Config, app_name: str | None = None) -> dict[str, str]:
-    """The Spark settings fleetwatch needs, as a plain dict (testable without a JVM)."""
+def spark_conf(config: Config, app_name: str | None = None,
+               local_jars: list | None = None) -> dict[str, str]:
+    """The Spark settings fleetwatch needs, as a plain dict (testable without a JVM).
+    `local_jars` defaults to the fetched connector bundle."""
     event_dir = config.path("spark", "event_log_dir")
     settings = {
         "spark.app.name": app_name or config.get("spark", "app_name"),
@@ -52,7 +54,8 @@ def spark_conf(config: Config, app_name: str | None = None) -> dict[str, str]:
         java_options = f"-Duser.timezone=UTC -Dlog4j2.configurationFile={log_config}"
         settings.update({
             "spark.master": config.get("spark", "master"),
-            "spark.jars": ",".join(str(path) for path in jars.jar_paths(config, "spark")),
+            "spark.jars": ",".join(str(path) for path in (
+                jars.jar_paths(config, "spark") if local_jars is None else local_jars)),
             "spark.driver.memory": config.get("spark", "driver_memory"),
             "spark.driver.extraJavaOptions": java_options,
             "spark.executor.extraJavaOptions": java_options,

@@ -1,0 +1,61 @@
+# fleetwatch — the two commands that matter: `make demo` and `make test`.
+# Both work on a fresh machine with only Python 3.11, JDK 17 and Maven:
+# they create .venv, install, fetch the JVM artifacts into var/ and start
+# what they need.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Slow downloads are cached under ignored folders; nothing relies on them.
+export PIP_CACHE_DIR := $(CURDIR)/var/cache/pip
+PYTEST_ARGS ?=
+
+.PHONY: help install jars postgres demo test test-unit services-up services-down lint bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install fleetwatch with its test tools
+
+jars: install  ## fetch Cassandra and the Spark Cassandra Connector with Maven (var/jars)
+	$(BIN)/fleetwatch jars
+
+postgres:  ## install Debian's PostgreSQL if missing (the relational tests start their own cluster)
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing postgresql from Debian"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+demo: jars  ## start the services, initialise the schemas and run the demo
+	$(BIN)/fleetwatch demo
+	@echo "Cassandra keeps running for you to explore; 'make services-down' stops it."
+
+test: jars postgres  ## install everything and run every test (unit, then integration)
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no test: that is a failure here"; fi; \
+	exit $$rc
+
+test-unit: install  ## unit tests only (no JVM, no services)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+services-up: jars  ## start the local Cassandra (idempotent)
+	$(BIN)/fleetwatch services start
+
+services-down:  ## stop the local services started by this project
+	@if [ -x $(BIN)/fleetwatch ]; then $(BIN)/fleetwatch services stop; fi
+
+lint: install  ## static checks
+	$(BIN)/ruff check --target-version py311 --line-length 100 --select E,F,W,I,B,UP --ignore E501 \
+	  spark_app rules schemas dags tests bench
+
+bench: jars  ## benchmarks (see BENCHMARKS.md)
+	$(BIN)/python -m bench.evaluator
+
+clean: services-down  ## remove the venv and everything under var/
+	rm -rf $(VENV) var

@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+
+from spark_app.config import ConfigError, load_config
+
+
+def test_embedded_defaults_point_at_this_machine():
+    config = load_config(environ={})
+    assert config.get("cassandra", "hosts") == ["127.0.0.1"]
+    assert config.get("spark", "master") == "local[*]"
+    assert config.database_url() == f"sqlite:///{config.home / 'var' / 'fleetwatch.db'}"
+
+
+@pytest.mark.parametrize("name, value, section, key, expected", [
+    ("FLEETWATCH_CASSANDRA_KEYSPACE", "plant7", "cassandra", "keyspace", "plant7"),
+    ("FLEETWATCH_CASSANDRA_PORT", "19042", "cassandra", "port", 19042),
+    ("FLEETWATCH_CASSANDRA_HOSTS", "cass1, cass2", "cassandra", "hosts", ["cass1", "cass2"]),
+    ("FLEETWATCH_SPARK_UI_ENABLED", "false", "spark", "ui_enabled", False),
+    ("FLEETWATCH_DATABASE_URL", "postgresql+psycopg://db/fw", "database", "url",
+     "postgresql+psycopg://db/fw"),
+    ("FLEETWATCH_DAILY_HORIZON_DAYS", "3", "daily", "horizon_days", 3),
+])
+def test_every_key_can_be_overridden_from_the_environment(name, value, section, key, expected):
+    assert load_config(environ={name: value}).get(section, key) == expected
+
+
+@pytest.mark.parametrize("name, value, named", [
+    ("FLEETWATCH_CASSANDRA_PORT", "ninety", "FLEETWATCH_CASSANDRA_PORT"),
+    ("FLEETWATCH_CASSANDRA_PORT", "70000", "cassandra.port"),
+    ("FLEETWATCH_CASSANDRA_SHARDS", "0", "cassandra.shards"),
+    ("FLEETWATCH_SPARK_UI_ENABLED", "maybe", "FLEETWATCH_SPARK_UI_ENABLED"),
+    ("FLEETWATCH_CASSANDRA_KEYSPACE", "drop table", "cassandra.keyspace"),
+    ("FLEETWATCH_DATABASE_URL", "not a url", "database.url"),
+])
+def test_a_wrong_value_stops_with_a_message_naming_the_key(name, value, named):
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_config(environ={name: value})
+
+
+def test_another_file_is_selected_by_flag_or_environment(tmp_path: Path):
+    other = tmp_path / "plant.toml"
+    other.write_text('[cassandra]\nkeyspace = "plant9"\n[spark]\nmaster = "spark://m:7077"\n')
+    assert load_config(other, environ={}).get("cassandra", "keyspace") == "plant9"
+    from_env = load_config(environ={"FLEETWATCH_CONFIG": str(other)})
+    assert from_env.get("spark", "master") == "spark://m:7077"
+    # the environment still wins over the file
+    assert load_config(other, environ={"FLEETWATCH_SPARK_MASTER": "yarn"}).get(
+        "spark", "master") == "yarn"
+
+
+def test_unknown_key_and_wrong_type_in_a_file_are_refused(tmp_path: Path):
+    typo = tmp_path / "typo.toml"
+    typo.write_text("[cassandra]\nkeyspaces = 'x'\n")
+    with pytest.raises(ConfigError, match=r"unknown configuration key cassandra\.keyspaces"):
+        load_config(typo, environ={})
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text("[cassandra]\nport = '9042'\n")
+    with pytest.raises(ConfigError, match=r"cassandra\.port must be an integer"):
+        load_config(wrong, environ={})
+
+
+def test_missing_file_is_named(tmp_path: Path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "absent.toml", environ={})
+
+
+def test_secrets_come_only_from_the_environment(tmp_path: Path):
+    leaky = tmp_path / "leaky.toml"
+    leaky.write_text("[cassandra]\npassword = 'hunter2'\n")
+    with pytest.raises(ConfigError, match="FLEETWATCH_CASSANDRA_PASSWORD"):
+        load_config(leaky, environ={})
+    url_with_password = tmp_path / "url.toml"
+    url_with_password.write_text("[database]\nurl = 'postgresql+psycopg://u:pw@db/fw'\n")
+    with pytest.raises(ConfigError, match="FLEETWATCH_DATABASE_URL"):
+        load_config(url_with_password, environ={})
+
+
+def test_secret_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("FLEETWATCH_CASSANDRA_PASSWORD", "s3cret")
+    assert load_config(environ={}).secret("cassandra", "password") == "s3cret"

@@ -1,0 +1,26 @@
+from spark_app.config import load_config
+from spark_app.session import spark_conf
+
+
+def test_spark_settings_come_from_config(tmp_path):
+    config = load_config(environ={"FLEETWATCH_SPARK_MASTER": "spark://m:7077",
+                                  "FLEETWATCH_CASSANDRA_HOSTS": "c1,c2",
+                                  "FLEETWATCH_CASSANDRA_USERNAME": "fw"})
+    settings = spark_conf(config, local_jars=[tmp_path / "a.jar", tmp_path / "b.jar"])
+    assert settings["spark.master"] == "spark://m:7077"
+    assert settings["spark.cassandra.connection.host"] == "c1,c2"
+    assert settings["spark.sql.extensions"] == \
+        "com.datastax.spark.connector.CassandraSparkExtensions"
+    assert settings["spark.jars"] == f"{tmp_path / 'a.jar'},{tmp_path / 'b.jar'}"
+    assert settings["spark.eventLog.enabled"] == "true"
+    assert settings["spark.eventLog.dir"].endswith("/var/spark-events")
+    assert settings["spark.ui.enabled"] == "true"
+    assert settings["spark.cassandra.auth.username"] == "fw"
+    assert settings["spark.sql.session.timeZone"] == "UTC"
+
+
+def test_under_spark_submit_the_submitter_decides_master_and_jars(monkeypatch):
+    monkeypatch.setenv("PYSPARK_GATEWAY_PORT", "12345")
+    settings = spark_conf(load_config(environ={}), local_jars=[])
+    assert "spark.master" not in settings and "spark.jars" not in settings
+    assert settings["spark.cassandra.connection.port"] == "9042"

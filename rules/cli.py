@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
+from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
@@ -59,23 +61,28 @@ def eval_csv(expr: str, faults_path: str, stdout: TextIO, stderr: TextIO) -> int
 def read_faults_csv(path: str) -> pd.DataFrame:
     """Columns serial_number, tag, ts (epoch ms). Blank lines are skipped; any other
     malformed line raises FaultFileError naming it."""
+    data = Path(path).read_bytes()
+    try:
+        # utf-8-sig: tolerate the byte-order mark spreadsheet programs write.
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise FaultFileError(f"line {line}: not UTF-8 text ({error.reason})") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     serials, tags, instants = [], [], []
-    # utf-8-sig: tolerate the byte-order mark spreadsheet programs write.
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        reader = csv.reader(file, strict=True)
-        try:
-            header = next(reader, None)
-            if header != FAULTS_HEADER:
-                raise FaultFileError(f"line 1: expected the header {','.join(FAULTS_HEADER)}, "
-                                     f"found {','.join(header) if header else 'nothing'}")
-            for row in reader:
-                if row:
-                    serial, tag, instant = _fault(row, reader.line_num)
-                    serials.append(serial)
-                    tags.append(tag)
-                    instants.append(instant)
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise FaultFileError(f"line {reader.line_num + 1}: {error}") from None
+    try:
+        header = next(reader, None)
+        if header != FAULTS_HEADER:
+            raise FaultFileError(f"line 1: expected the header {','.join(FAULTS_HEADER)}, "
+                                 f"found {','.join(header) if header else 'nothing'}")
+        for row in reader:
+            if row:
+                serial, tag, instant = _fault(row, reader.line_num)
+                serials.append(serial)
+                tags.append(tag)
+                instants.append(instant)
+    except csv.Error as error:
+        raise FaultFileError(f"line {reader.line_num}: {error}") from None
     return pd.DataFrame({"serial_number": pd.Series(serials, dtype=object),
                          "tag": pd.Series(tags, dtype=object),
                          "ts": pd.Series(instants, dtype="int64")})

@@ -32,7 +32,9 @@ _TERMINAL_WORDS = {
 }
 
 _FOUND_MAX_CHARS = 20
-_WORD_AT = re.compile(r"[^\s()]+")
+# What to show as found at a bad character: up to the next white space (as the
+# grammar counts it) or parenthesis.
+_WORD_AT = re.compile(r"[^ \t\f\r\n()]*")
 
 
 @functools.cache
@@ -113,7 +115,7 @@ def _syntax_error(text: str, error: UnexpectedInput) -> RuleSyntaxError:
     elif isinstance(error, UnexpectedCharacters):
         previous, expected = _replay(text, stop_at=error.pos_in_stream)
         line, column = error.line, error.column
-        found = _quoted(_WORD_AT.match(text, error.pos_in_stream).group())
+        found = _quoted(_WORD_AT.match(text, error.pos_in_stream).group() or text[error.pos_in_stream])
     else:  # UnexpectedEOF: Earley only, but keep the "only RuleSyntaxError" promise
         previous, expected = None, set()
         line, column, found = 1, 1, "end of rule"

@@ -52,7 +52,6 @@ def evaluate_frame(faults: pd.DataFrame, rules: Mapping[int, Rule]) -> pd.DataFr
         rule_codes, serial_codes, tag_codes, ts = (
             rule_codes[order], serial_codes[order], tag_codes[order], ts[order])
     tags = _TagCodes({name: code for code, name in enumerate(tag_names)}, tag_names)
-    keys_fit = len(ts) == 0 or (-_KEY_LIMIT < ts.min() and ts.max() < _KEY_LIMIT)
 
     found: list[tuple[int, np.ndarray, np.ndarray]] = []
     for rule_code, begin, end in _runs(rule_codes):
@@ -60,8 +59,9 @@ def evaluate_frame(faults: pd.DataFrame, rules: Mapping[int, Rule]) -> pd.DataFr
         if rule is None:
             continue
         faults_of_rule = _RuleFaults.of(serial_codes[begin:end], tag_codes[begin:end], ts[begin:end])
-        if keys_fit and faults_of_rule.keys_fit():
-            serials, instants = faults_of_rule.evaluate(rule, tags)
+        stride = faults_of_rule.key_stride()
+        if stride is not None:
+            serials, instants = faults_of_rule.evaluate(rule, tags, stride)
         else:
             serials, instants = faults_of_rule.evaluate_per_group(rule, tags)
         found.append((int(rule_ids[rule_code]), serials, instants))
@@ -136,38 +136,36 @@ class _RuleFaults:
     tag_codes: np.ndarray
     ts: np.ndarray
     first_rows: np.ndarray  # of each group
-    group_start: np.ndarray  # each group's earliest instant
-    widest_span: int  # latest minus earliest instant, over the widest group
 
     @classmethod
     def of(cls, serial_codes: np.ndarray, tag_codes: np.ndarray, ts: np.ndarray) -> _RuleFaults:
-        first_rows = _run_starts(serial_codes)
-        last_rows = np.append(first_rows[1:], len(ts)) - 1
-        group_start = ts[first_rows]
-        # Floats: with absurd timestamps an int64 difference could wrap.
-        widest_span = float(np.max(ts[last_rows].astype(float) - group_start))
-        return cls(serial_codes, tag_codes, ts, first_rows, group_start,
-                   int(np.max(ts[last_rows] - group_start)) if widest_span < _KEY_LIMIT else -1)
+        return cls(serial_codes, tag_codes, ts, _run_starts(serial_codes))
 
-    def keys_fit(self) -> bool:
-        return 0 <= self.widest_span and len(self.first_rows) * self._stride() < _KEY_LIMIT
+    def key_stride(self) -> int | None:
+        """2 * (the widest group's span + 1), or None if keys would not fit in int64."""
+        if not (-_KEY_LIMIT < self.ts.min() and self.ts.max() < _KEY_LIMIT):
+            return None
+        last_rows = np.append(self.first_rows[1:], len(self.ts)) - 1
+        stride = 2 * int(np.max(self.ts[last_rows] - self.ts[self.first_rows])) + 2
+        return stride if len(self.first_rows) * stride < _KEY_LIMIT else None
 
-    def _stride(self) -> int:
-        return 2 * self.widest_span + 2
-
-    def evaluate(self, rule: Rule, tags: _TagCodes) -> tuple[np.ndarray, np.ndarray]:
-        """(serial code, instant) of each violation, sorted; needs keys_fit()."""
-        stride = self._stride()
+    def evaluate(self, rule: Rule, tags: _TagCodes, stride: int) -> tuple[np.ndarray, np.ndarray]:
+        """(serial code, instant) of each violation, sorted."""
+        widest_span = stride // 2 - 1
+        group_start = self.ts[self.first_rows]
         rows_per_group = np.diff(np.append(self.first_rows, len(self.ts)))
         # |ts| < 2^61 and keys < 2^61: nothing here overflows.
-        group_base = np.arange(len(self.first_rows), dtype=np.int64) * stride - self.group_start
+        group_base = np.arange(len(self.first_rows), dtype=np.int64) * stride - group_start
         keys = self.ts + np.repeat(group_base, rows_per_group)
-        result = _Evaluation(keys, self.tag_codes, tags, self.widest_span).keys_of(rule.expr)
+        result = _Evaluation(keys, self.tag_codes, tags, widest_span).keys_of(rule.expr)
         if rule.tti_ms is not None:
-            result = _time_to_ignore(result, min(rule.tti_ms, self.widest_span + 1), stride)
+            # Keys are distinct integers, so tti 0 keeps all just as tti 1 does,
+            # and 1 keeps the "next kept" pointers moving forward.
+            tti = min(max(rule.tti_ms, 1), widest_span + 1)
+            result = _time_to_ignore(result, tti, stride)
         groups = result // stride
         return (self.serial_codes[self.first_rows[groups]],
-                result - groups * stride + self.group_start[groups])
+                result - groups * stride + group_start[groups])
 
     def evaluate_per_group(self, rule: Rule, tags: _TagCodes) -> tuple[np.ndarray, np.ndarray]:
         """The slow, overflow-proof way: the simple evaluator, one group at a time."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Identity, Integer,
-                        String, Text, UniqueConstraint, func)
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey,
+                        Identity, Integer, String, Text, UniqueConstraint, func)
 from sqlalchemy.dialects import oracle
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -61,6 +61,24 @@ class JobRun(Base):
     rules_skipped: Mapped[str | None] = mapped_column(Text)
     stage_metrics: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class TemperatureThreshold(Base):
+    """Alert threshold of the temperature watch for one equipment or one model; the
+    stream uses the equipment's row, else its model's, else stream.default_threshold_c."""
+    __tablename__ = "temperature_thresholds"
+    __table_args__ = (
+        CheckConstraint("(equipment_id IS NOT NULL AND model IS NULL) OR "
+                        "(equipment_id IS NULL AND model IS NOT NULL)",
+                        name="ck_temperature_thresholds_one_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, Identity(), primary_key=True)
+    equipment_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    model: Mapped[str | None] = mapped_column(String(64), unique=True)
+    threshold_c: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp(),
+                                                 onupdate=func.current_timestamp())
 
 
 TABLES = Base.metadata.sorted_tables

@@ -1,8 +1,8 @@
 """Spark schemas of the Cassandra tables and of the inputs. pyspark is imported
 here only for its type classes; no session is created."""
 
-from pyspark.sql.types import (DateType, DoubleType, IntegerType, LongType, StringType,
-                               StructField, StructType, TimestampType)
+from pyspark.sql.types import (BooleanType, DateType, DoubleType, IntegerType, LongType,
+                               StringType, StructField, StructType, TimestampType)
 
 
 def _struct(*fields: tuple[str, object, bool]) -> StructType:
@@ -47,10 +47,89 @@ TEMPERATURE_WINDOWS = _struct(
     ("readings", LongType(), True),
 )
 
+# A temperature reading as it arrives (a JSON object or CSV fields): every field is read
+# as text first, so a wrong value is rejected with its reason instead of becoming null.
+READING_FIELDS = ("equipment_id", "ts", "temperature_c", "model")
+READING_TEXT = _struct(*((name, StringType(), True) for name in READING_FIELDS))
+
+# A valid reading.
+READING = _struct(
+    ("equipment_id", StringType(), False),
+    ("ts", TimestampType(), False),
+    ("temperature_c", DoubleType(), False),
+    ("model", StringType(), True),
+)
+
+TEMPERATURE_ALERTS = _struct(
+    ("equipment_id", StringType(), False),
+    ("alerting", BooleanType(), True),
+    ("model", StringType(), True),
+    ("threshold_c", DoubleType(), True),
+    ("breach_started", TimestampType(), True),
+    ("last_notified", TimestampType(), True),
+    ("last_window_end", TimestampType(), True),
+    ("last_avg_c", DoubleType(), True),
+    ("notices", LongType(), True),
+    ("updated_at", TimestampType(), True),
+)
+
+MAIL_OUTBOX = _struct(
+    ("message_id", StringType(), False),
+    ("queued_for", TimestampType(), True),
+    ("equipment_id", StringType(), True),
+    ("kind", StringType(), True),
+    ("subject", StringType(), True),
+    ("message", StringType(), True),
+    ("attempts", IntegerType(), True),
+    ("last_error", StringType(), True),
+    ("sent_at", TimestampType(), True),
+)
+
+MAIL_PENDING = _struct(
+    ("queue", StringType(), False),
+    ("queued_for", TimestampType(), False),
+    ("message_id", StringType(), False),
+)
+
+REJECTED_READINGS = _struct(
+    ("day", DateType(), False),
+    ("source", StringType(), False),
+    ("record_key", StringType(), False),
+    ("received_at", TimestampType(), True),
+    ("reason", StringType(), True),
+    ("payload", StringType(), True),
+)
+
+STREAM_METRICS = _struct(
+    ("query_name", StringType(), False),
+    ("day", DateType(), False),
+    ("batch_ts", TimestampType(), False),
+    ("run_id", StringType(), False),
+    ("batch_id", LongType(), False),
+    ("input_rows", LongType(), True),
+    ("readings_valid", LongType(), True),
+    ("readings_rejected", LongType(), True),
+    ("rows_dropped_by_watermark", LongType(), True),
+    ("watermark", TimestampType(), True),
+    ("duration_ms", LongType(), True),
+)
+
+FEED_CURSOR = _struct(
+    ("feed", StringType(), False),
+    ("next_url", StringType(), True),
+    ("updated_at", TimestampType(), True),
+)
+
 # Cassandra table name -> its Spark schema (a test checks them against the live tables).
 CASSANDRA_TABLES = {
     "faults": FAULTS,
     "pending_faults": PENDING_FAULTS,
     "rejected_messages": REJECTED_MESSAGES,
     "temperature_windows": TEMPERATURE_WINDOWS,
+    "temperature_alerts": TEMPERATURE_ALERTS,
+    "mail_outbox": MAIL_OUTBOX,
+    "mail_pending": MAIL_PENDING,
+    "rejected_readings": REJECTED_READINGS,
+    "stream_metrics": STREAM_METRICS,
+    "feed_cursor": FEED_CURSOR,
 }

@@ -19,7 +19,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="configuration file (default: FLEETWATCH_CONFIG or conf/fleetwatch.toml)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    services = commands.add_parser("services", help="start/stop the local Cassandra")
+    services = commands.add_parser(
+        "services", help="start/stop the local Cassandra and loopback SMTP sink")
     services.add_argument("action", choices=["start", "stop", "status"])
     services.set_defaults(handler=_services)
 
@@ -56,6 +57,44 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("path", metavar="FILE.csv")
     importing.set_defaults(handler=_rules_import)
 
+    daily = commands.add_parser("daily", help="run the daily job for a day or a range of days")
+    from spark_app.daily.main import add_arguments as add_daily_arguments
+    add_daily_arguments(daily)
+    daily.set_defaults(handler=_daily)
+
+    violations = commands.add_parser("violations", help="list stored violations")
+    violations.add_argument("--day", type=_iso_day, metavar="YYYY-MM-DD",
+                            help="violations whose instant falls on this UTC day")
+    violations.add_argument("--rule", type=int, metavar="ID")
+    violations.add_argument("--serial", metavar="S")
+    violations.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    violations.set_defaults(handler=_violations)
+
+    stream = commands.add_parser("stream", help="run the live temperature watch")
+    from spark_app.stream_entry import add_arguments as add_stream_arguments
+    add_stream_arguments(stream)
+    stream.set_defaults(handler=_stream)
+
+    simulate = commands.add_parser("simulate", help="write simulated input data")
+    simulations = simulate.add_subparsers(dest="simulate_command", required=True, metavar="WHAT")
+    temperatures = simulations.add_parser(
+        "temperatures", help="temperature readings as JSON-lines files (same seed, same data)")
+    temperatures.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    temperatures.add_argument("--equipment", type=int, default=10, metavar="N")
+    temperatures.add_argument("--rate", type=float, default=1.0, metavar="R",
+                              help="readings per second from each equipment (default 1)")
+    temperatures.add_argument("--hot", action="append", default=[], metavar="ID",
+                              help="an equipment running hot, ~150 °C (repeatable), e.g. EQ-0003")
+    temperatures.add_argument("--duration", type=float, metavar="S",
+                              help="seconds of readings (default: until interrupted)")
+    temperatures.add_argument("--seed", type=int, default=0, metavar="S")
+    temperatures.add_argument("--start", type=_iso_instant, metavar="ISO",
+                              help="event time of the first reading; writes everything at once "
+                                   "(default: now, one file as each interval passes)")
+    temperatures.add_argument("--file-seconds", type=float, default=10.0, metavar="S",
+                              help="event time covered by each file (default 10)")
+    temperatures.set_defaults(handler=_simulate_temperatures)
+
     demo = commands.add_parser("demo", help="run the end-to-end demo on the embedded defaults")
     demo.set_defaults(handler=_demo)
     return parser
@@ -76,23 +115,28 @@ def main(argv: list[str] | None = None) -> int:
 # ---- handlers ---------------------------------------------------------------
 
 def _services(args) -> int:
+    from spark_app.local_mail_sink import LocalMailSink
     from spark_app.services import LocalCassandra, ServiceError
 
-    cassandra = LocalCassandra(load_config(args.config))
+    config = load_config(args.config)
+    mail_sink = LocalMailSink(config)  # only when SMTP is configured on this machine
+    services = [LocalCassandra(config)] + ([mail_sink] if mail_sink.wanted else [])
+    all_answering = True
     try:
-        if args.action == "start":
-            print(cassandra.start().line())
-        elif args.action == "stop":
-            if not cassandra.stop():
-                print("cassandra: not running")
-        else:
-            status = cassandra.status()
-            print(status.line())
-            return EXIT_OK if status.answering else EXIT_FAILURE
+        for service in services:
+            if args.action == "start":
+                print(service.start().line())
+            elif args.action == "stop":
+                if not service.stop():
+                    print(f"{service.status().name}: not running")
+            else:
+                status = service.status()
+                print(status.line())
+                all_answering = all_answering and status.answering
     except ServiceError as error:
         print(f"fleetwatch: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    return EXIT_OK
+    return EXIT_OK if all_answering else EXIT_FAILURE
 
 
 def _jars(args) -> int:
@@ -180,6 +224,75 @@ def _rules_import(args) -> int:
         print(f"fleetwatch: no such file: {args.path}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"imported {len(ids)} rule(s): " + ", ".join(map(str, ids)))
+    return EXIT_OK
+
+
+def _iso_day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a day (YYYY-MM-DD): {text!r}") from None
+
+
+def _daily(args) -> int:
+    from spark_app.daily.main import days_between, run
+
+    try:
+        days = days_between(args.day, args.to)
+    except ValueError as error:
+        print(f"fleetwatch: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return run(load_config(args.config), days)
+
+
+def _violations(args) -> int:
+    from spark_app.relational import engine_from_config
+    from spark_app.violation_report import ViolationFilter, print_violations, query_violations
+
+    rows = query_violations(engine_from_config(load_config(args.config)),
+                            ViolationFilter(day=args.day, rule_id=args.rule, serial=args.serial))
+    print_violations(rows, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def _stream(args) -> int:
+    from spark_app.stream_entry import run_from_args
+
+    return run_from_args(args)
+
+
+def _iso_instant(text: str):
+    from datetime import datetime, timezone
+
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
+    return instant.replace(tzinfo=instant.tzinfo or timezone.utc)
+
+
+def _simulate_temperatures(args) -> int:
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from spark_app import temperature_simulator as simulator
+
+    if args.start is not None and args.duration is None:
+        print("fleetwatch: --start needs --duration", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        fleet = simulator.Fleet(args.equipment, args.rate, frozenset(args.hot), args.seed)
+    except ValueError as error:
+        print(f"fleetwatch: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    live = args.start is None
+    start = datetime.now(timezone.utc).replace(microsecond=0) if live else args.start
+    duration = args.duration if args.duration is not None else float("inf")
+    files = simulator.write_files(fleet, Path(args.out), start, duration, args.file_seconds,
+                                  simulator.wait_for_wall_clock if live else None)
+    print(f"wrote {len(files)} file(s) to {args.out}")
     return EXIT_OK
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from spark_app.config import PROJECT_HOME, Config
 
-BUNDLES = ("cassandra", "spark")
+# kafka: Spark's Kafka source (stream.source = "kafka"); kafka-broker is fetched by the
+# Kafka tests only, when they first need it.
+BUNDLES = ("cassandra", "spark", "kafka")
 
 
 class JarsError(RuntimeError):

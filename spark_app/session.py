@@ -55,12 +55,18 @@ def spark_conf(config: Config, app_name: str | None = None,
         settings.update({
             "spark.master": config.get("spark", "master"),
             "spark.jars": ",".join(str(path) for path in (
-                jars.jar_paths(config, "spark") if local_jars is None else local_jars)),
+                _local_jars(config) if local_jars is None else local_jars)),
             "spark.driver.memory": config.get("spark", "driver_memory"),
             "spark.driver.extraJavaOptions": java_options,
             "spark.executor.extraJavaOptions": java_options,
         })
     return settings
+
+
+def _local_jars(config: Config) -> list:
+    """The connector's jars, and Spark's Kafka source when the stream reads Kafka."""
+    bundles = ["spark"] + (["kafka"] if config.get("stream", "source") == "kafka" else [])
+    return [path for bundle in bundles for path in jars.jar_paths(config, bundle)]
 
 
 def build_spark_session(config: Config, app_name: str | None = None, **extra: str):

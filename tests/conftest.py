@@ -4,3 +4,4 @@ they never touch the demo's data."""
 import os
 
 os.environ.setdefault("FLEETWATCH_CASSANDRA_KEYSPACE", "fleetwatch_test")
+os.environ.setdefault("FLEETWATCH_SPARK_SHUFFLE_PARTITIONS", "4")

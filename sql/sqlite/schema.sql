@@ -31,6 +31,18 @@ CREATE TABLE rules (
 
 CREATE INDEX ix_rules_model ON rules (model);
 
+CREATE TABLE temperature_thresholds (
+	id INTEGER NOT NULL, 
+	equipment_id VARCHAR(64), 
+	model VARCHAR(64), 
+	threshold_c FLOAT NOT NULL, 
+	updated_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	PRIMARY KEY (id), 
+	CONSTRAINT ck_temperature_thresholds_one_scope CHECK ((equipment_id IS NOT NULL AND model IS NULL) OR (equipment_id IS NULL AND model IS NOT NULL)), 
+	UNIQUE (equipment_id), 
+	UNIQUE (model)
+);
+
 CREATE TABLE violations (
 	id INTEGER NOT NULL, 
 	rule_id INTEGER NOT NULL, 

@@ -1,0 +1,170 @@
+"""The daily job for one received day D (ARCHITECTURE.md, "The daily job").
+
+1. rules: load and parse the active rules on the driver; broken ones are
+   recorded and skipped.
+2. read: the day's faults (partition key pushed down) joined with the
+   broadcast (model, tag) → rule map; the pending faults valid for D (the
+   generation as_of D-1, rebuilt from `faults` for the rules it does not
+   serve); their union, cached.
+3. evaluate: repartition by (rule, serial), sort, evaluate whole batches in
+   mapInPandas, apply tti from the violations already stored, upsert.
+4. pending: write generation as_of D, switch to it, drop those before D-1.
+5. record the run in job_runs.
+
+Every step is idempotent on (D, data): a rerun, after success or a crash at
+any step, leaves the same violations and pending state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from spark_app.config import Config
+
+STEPS = ("rules", "read", "evaluate", "pending_write", "switch", "drop", "record")
+FAIL_AFTER_ENV = "FLEETWATCH_TEST_FAIL_AFTER"  # test hook: crash right after a step
+
+
+class InjectedFailure(RuntimeError):
+    """Raised by the crash-safety test hook."""
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    day: date
+    status: str = "running"
+    faults_read: int = 0
+    pending_read: int = 0
+    violations_found: int = 0
+    violations_new: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    stages: list[dict] = field(default_factory=list)
+
+
+def _fail_after(step: str, fail_after: str | None) -> None:
+    if fail_after == step:
+        raise InjectedFailure(f"injected failure after step {step!r}")
+
+
+def run_day(spark, config: Config, day: date, fail_after: str | None = None) -> RunResult:
+    from spark_app.relational import engine_from_config
+
+    fail_after = fail_after or os.environ.get(FAIL_AFTER_ENV)
+    engine = engine_from_config(config)
+    result = RunResult(run_id=str(uuid.uuid4()), day=day)
+    started = _utcnow()
+    _record(engine, result, started, None)
+    group = f"fleetwatch-daily-{day}-{result.run_id[:8]}"
+    spark.sparkContext.setJobGroup(group, f"fleetwatch daily {day}", interruptOnCancel=True)
+    try:
+        _run_steps(spark, config, engine, day, result, fail_after)
+        result.status = "succeeded"
+    except BaseException as error:
+        result.status = "failed"
+        result.stages = _stages(spark, group)
+        _record(engine, result, started, _utcnow(), error=f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        spark.sparkContext.setLocalProperty("spark.job.description", None)
+    result.stages = _stages(spark, group)
+    _record(engine, result, started, _utcnow())
+    _fail_after("record", fail_after)
+    return result
+
+
+def _run_steps(spark, config, engine, day, result, fail_after) -> None:
+    from pyspark import StorageLevel
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    from spark_app.cassandra_session import cassandra_session
+    from spark_app.daily import frames
+    from spark_app.daily.evaluate import Evaluation
+    from spark_app.daily.pending import PendingGenerations
+    from spark_app.daily.rulebook import load_rulebook
+
+    describe = spark.sparkContext.setJobDescription
+    horizon = config.get("daily", "horizon_days")
+    keyspace, shards = config.get("cassandra", "keyspace"), config.get("cassandra", "shards")
+
+    rulebook = load_rulebook(engine)
+    result.skipped = [skipped.as_dict() for skipped in rulebook.skipped]
+    _fail_after("rules", fail_after)
+
+    with cassandra_session(config, keyspace) as session:
+        generations = PendingGenerations(session, keyspace, shards)
+        previous = generations.get(day - timedelta(days=1)) if horizon else None
+        fingerprints = rulebook.fingerprints()
+        covered = previous.covered(fingerprints, horizon) if previous else set()
+        missing = set(rulebook.rules) - covered
+
+        faults_seen, pending_seen = Observation("faults_read"), Observation("pending_read")
+        rule_map = frames.rule_map(spark, rulebook.tag_rows())
+        today = frames.relevant_faults(
+            frames.faults_received(spark, config, [day]).observe(
+                faults_seen, F.count(F.lit(1)).alias("rows")), rule_map)
+        pending = frames.pending_of(spark, config, previous, covered, rulebook, missing, day,
+                                    horizon).observe(pending_seen, F.count(F.lit(1)).alias("rows"))
+        evaluation_input = today.unionByName(pending).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            describe(f"read faults of {day} and pending faults, join with rules")
+            evaluation_input.count()  # materialises the cache (one read of Cassandra)
+            result.faults_read = int(faults_seen.get.get("rows", 0))
+            result.pending_read = int(pending_seen.get.get("rows", 0))
+            _fail_after("read", fail_after)
+
+            describe(f"evaluate rules, upsert violations of {day}")
+            evaluation = Evaluation(rulebook.expressions(), config.database_url(),
+                                    result.run_id, _utcnow().replace(tzinfo=None),
+                                    config.get("daily", "upsert_batch_size"))
+            partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+            result.violations_found, result.violations_new = frames.evaluate_and_upsert(
+                evaluation_input, evaluation, partitions)
+            _fail_after("evaluate", fail_after)
+
+            if horizon:
+                describe(f"write pending generation as of {day}")
+                generations.clear(day)
+                frames.write_pending(frames.next_generation(evaluation_input, day, horizon, shards),
+                                     config)
+                _fail_after("pending_write", fail_after)
+                generations.switch_to(day, horizon, fingerprints)
+                _fail_after("switch", fail_after)
+                # Keep D-1 too, so rerunning D finds its pending faults.
+                generations.drop_older_than(day - timedelta(days=1))
+            _fail_after("drop", fail_after)
+        finally:
+            evaluation_input.unpersist()
+
+
+def _stages(spark, group: str) -> list[dict]:
+    from spark_app.daily.stage_metrics import stages_of_job_group
+
+    return stages_of_job_group(spark, group)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _record(engine, result: RunResult, started: datetime, finished: datetime | None,
+            error: str | None = None) -> None:
+    """Insert or update this run's row in job_runs."""
+    from sqlalchemy.orm import Session
+
+    from schemas.relational import JobRun
+
+    with Session(engine) as session, session.begin():
+        session.merge(JobRun(
+            run_id=result.run_id, day=result.day,
+            started_at=started.replace(tzinfo=None),
+            finished_at=finished.replace(tzinfo=None) if finished else None,
+            status=result.status, faults_read=result.faults_read,
+            pending_read=result.pending_read, violations_new=result.violations_new,
+            rules_skipped=json.dumps(result.skipped),
+            stage_metrics=json.dumps(result.stages), error=error))

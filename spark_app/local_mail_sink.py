@@ -1,0 +1,101 @@
+"""The loopback SMTP server of the embedded defaults as a background service:
+`python -m spark_app.mail_sink` on smtp.port, storing messages in smtp.sink_dir.
+
+Like LocalCassandra: `start` is idempotent and records the pid, `stop`
+signals exactly the recorded process after checking it still is our sink.
+Only started when smtp.host is this machine: with a real relay configured
+there is nothing to run here.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from spark_app.config import Config
+from spark_app.services import ServiceError, Status, _alive, _port_open
+
+SINK_MODULE = "spark_app.mail_sink"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+START_TIMEOUT_S = 20
+
+
+class LocalMailSink:
+    name = "mail-sink"
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.host = "127.0.0.1"
+        self.port = config.get("smtp", "port")
+        self.directory = config.path("smtp", "sink_dir")
+        self.pid_file = config.var_dir / "run" / "mail-sink.pid"
+        self.log_file = config.var_dir / "run" / "mail-sink.log"
+
+    @property
+    def wanted(self) -> bool:
+        """Whether the configured SMTP server is this machine's loopback sink."""
+        return self.config.get("smtp", "host") in LOOPBACK_HOSTS
+
+    def pid(self) -> int | None:
+        """The recorded pid if that process is alive and is our sink."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return None
+        ours = SINK_MODULE.encode() in cmdline and str(self.directory).encode() in cmdline
+        return pid if ours and _alive(pid) else None
+
+    def status(self) -> Status:
+        pid = self.pid()
+        answering = _port_open(self.host, self.port)
+        detail = f"SMTP on {self.host}:{self.port}, messages in {self.directory}" if answering else ""
+        if answering and not pid:
+            detail = f"port {self.port} answers, but not from a sink this project started"
+        return Status(self.name, pid, answering and pid is not None, detail)
+
+    def start(self, echo=print) -> Status:
+        if self.pid():
+            return self.status()
+        if _port_open(self.host, self.port):
+            raise ServiceError(
+                f"port {self.port} already answers but not from a mail sink this project "
+                "started; stop it or set FLEETWATCH_SMTP_PORT to another port")
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", SINK_MODULE, "--dir", str(self.directory),
+                   "--host", self.host, "--port", str(self.port)]
+        with open(self.log_file, "ab") as out:
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid_file.write_text(f"{process.pid}\n")
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not _port_open(self.host, self.port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                self.pid_file.unlink(missing_ok=True)
+                raise ServiceError(f"the mail sink did not start; see {self.log_file}")
+            time.sleep(0.1)
+        echo(f"mail sink answers SMTP on {self.host}:{self.port} (pid {process.pid})")
+        return self.status()
+
+    def stop(self, echo=print, timeout_s: float = 10) -> bool:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        echo(f"stopping the mail sink (pid {pid})")
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True

@@ -1,0 +1,121 @@
+"""Simulated engine temperatures, after the seed's simulador.py: every
+equipment starts at a random temperature and drifts by a small random step
+per reading. Normal engines run about 40-90 °C, hot ones about 150 °C.
+The same seed gives the same readings.
+
+Written as JSON-lines files, each covering `file_seconds` of event time, under
+a dot-name and then renamed: a stream never reads half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+MODELS = ("EX200", "HD785", "WA600", "D375A")
+NORMAL_RANGE_C = (40.0, 90.0)
+HOT_RANGE_C = (140.0, 160.0)
+STEP_C = 1.0
+
+
+@dataclass(frozen=True)
+class Reading:
+    equipment_id: str
+    ts: datetime
+    temperature_c: float
+    model: str
+
+    def json_line(self) -> str:
+        return json.dumps({"equipment_id": self.equipment_id,
+                           "ts": self.ts.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+                           "temperature_c": self.temperature_c, "model": self.model})
+
+
+def equipment_ids(count: int) -> list[str]:
+    return [f"EQ-{number:04d}" for number in range(1, count + 1)]
+
+
+def model_of(equipment_id: str) -> str:
+    return MODELS[int(equipment_id.rsplit("-", 1)[1]) % len(MODELS)]
+
+
+@dataclass
+class Fleet:
+    """The simulated fleet: `rate` readings per second from each equipment."""
+    equipment: int
+    rate: float
+    hot: frozenset[str] = frozenset()
+    seed: int = 0
+    _rng: random.Random = field(init=False, repr=False)
+    _temperature: dict[str, float] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if self.equipment < 1 or self.rate <= 0:
+            raise ValueError("need at least one equipment and a positive rate")
+        self._rng = random.Random(self.seed)
+        self._temperature = {eid: round(self._rng.uniform(*self._range(eid)), 1)
+                             for eid in equipment_ids(self.equipment)}
+
+    def _range(self, equipment_id: str) -> tuple[float, float]:
+        return HOT_RANGE_C if equipment_id in self.hot else NORMAL_RANGE_C
+
+    def readings(self, start: datetime) -> Iterator[Reading]:
+        """Endless readings from `start`, in event-time order; equipment report
+        evenly spread over each period of 1/rate seconds."""
+        period = 1.0 / self.rate
+        ids = list(self._temperature)
+        spacing = period / len(ids)
+        tick = 0
+        while True:
+            for index, equipment_id in enumerate(ids):
+                ts = start + timedelta(seconds=tick * period + index * spacing)
+                yield Reading(equipment_id, ts, self._step(equipment_id), model_of(equipment_id))
+            tick += 1
+
+    def _step(self, equipment_id: str) -> float:
+        low, high = self._range(equipment_id)
+        drifted = self._temperature[equipment_id] + self._rng.uniform(-STEP_C, STEP_C)
+        self._temperature[equipment_id] = round(min(high, max(low, drifted)), 1)
+        return self._temperature[equipment_id]
+
+
+def write_file(directory: Path, name: str, readings: list[Reading]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    partial = directory / f".{name}.part"
+    partial.write_text("".join(reading.json_line() + "\n" for reading in readings))
+    return partial.rename(directory / name)
+
+
+def write_files(fleet: Fleet, directory: Path, start: datetime, duration_s: float,
+                file_seconds: float = 60.0,
+                wait_until: Callable[[datetime], None] | None = None) -> list[Path]:
+    """Files covering [start, start + duration_s). With `wait_until`, each file is
+    written only once its last instant has passed (a live feed)."""
+    end = start + timedelta(seconds=duration_s)
+    readings = fleet.readings(start)
+    pending = next(readings)
+    written = []
+    chunk_start = start
+    while chunk_start < end:
+        chunk_end = min(end, chunk_start + timedelta(seconds=file_seconds))
+        chunk = []
+        while pending.ts < chunk_end:
+            chunk.append(pending)
+            pending = next(readings)
+        if wait_until is not None:
+            wait_until(chunk_end)
+        name = f"readings-{chunk_start:%Y%m%dT%H%M%S}.{chunk_start.microsecond // 1000:03d}Z.jsonl"
+        written.append(write_file(directory, name, chunk))
+        chunk_start = chunk_end
+    return written
+
+
+def wait_for_wall_clock(instant: datetime) -> None:
+    delay = (instant - datetime.now(timezone.utc)).total_seconds()
+    if delay > 0:
+        time.sleep(delay)

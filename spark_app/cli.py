@@ -94,6 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     temperatures.add_argument("--file-seconds", type=float, default=10.0, metavar="S",
                               help="event time covered by each file (default 10)")
     temperatures.set_defaults(handler=_simulate_temperatures)
+    from spark_app import ingest_cli
+    simulated_faults = simulations.add_parser(
+        "faults", help="fault telemetry as a JSON-lines file (same seed, same data)")
+    ingest_cli.add_simulate_faults_arguments(simulated_faults)
+    simulated_faults.set_defaults(handler=_simulate_faults)
+    simulated_feed = simulations.add_parser(
+        "feed", help="serve a paged XML fault feed on loopback until interrupted")
+    ingest_cli.add_simulate_feed_arguments(simulated_feed)
+    simulated_feed.set_defaults(handler=_simulate_feed)
+
+    ingest = commands.add_parser(
+        "ingest", help="ingest fault telemetry: JSON-lines files or folders, XML feed URLs")
+    ingest_cli.add_ingest_arguments(ingest)
+    ingest.set_defaults(handler=_ingest)
 
     demo = commands.add_parser("demo", help="run the end-to-end demo on the embedded defaults")
     demo.set_defaults(handler=_demo)
@@ -294,6 +308,24 @@ def _simulate_temperatures(args) -> int:
                                   simulator.wait_for_wall_clock if live else None)
     print(f"wrote {len(files)} file(s) to {args.out}")
     return EXIT_OK
+
+
+def _ingest(args) -> int:
+    from spark_app.ingest_cli import run_ingest
+
+    return run_ingest(load_config(args.config), args)
+
+
+def _simulate_faults(args) -> int:
+    from spark_app.ingest_cli import run_simulate_faults
+
+    return run_simulate_faults(args)
+
+
+def _simulate_feed(args) -> int:
+    from spark_app.ingest_cli import run_simulate_feed
+
+    return run_simulate_feed(args)
 
 
 def _demo(args) -> int:

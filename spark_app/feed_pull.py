@@ -26,7 +26,7 @@ from spark_app.feed_xml import MalformedPage, parse_page, record_row
 from spark_app.ingest_records import Invalid, Rejection, bounded_payload
 from spark_app.ingest_settings import IngestSettings
 from spark_app.ingest_tally import Tally
-from spark_app.ingest_writer import IngestWriter, RowWriter
+from spark_app.ingest_writer import CassandraUnavailable, IngestWriter, RowWriter
 
 
 class FeedError(RuntimeError):
@@ -49,9 +49,12 @@ class FeedCursor:
             f"INSERT INTO {keyspace}.feed_cursor (feed, next_url, updated_at) VALUES (?, ?, ?)")
 
     def load(self, feed: str) -> str | None:
-        for attempt in self.rows.retry.retrying(self.rows.transient, "reading the feed cursor"):
-            with attempt:
-                row = self.session.execute(self.select, (feed,)).one()
+        try:
+            for attempt in self.rows.retry.retrying(self.rows.transient, "reading the cursor"):
+                with attempt:
+                    row = self.session.execute(self.select, (feed,)).one()
+        except self.rows.transient as error:
+            raise CassandraUnavailable(f"cannot read the cursor of {feed}: {error}") from None
         return row.next_url if row else None
 
     def save(self, feed: str, next_url: str) -> None:

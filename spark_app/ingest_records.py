@@ -85,8 +85,9 @@ def fault_row(serial_number, model, kind, mid: int, cid: int, fmi: int, ts: date
     if received_at > latest_received:
         raise Invalid(f"received_at {received_at.isoformat()} is in the future")
     if ts - received_at > rules.future_tolerance:
-        raise Invalid(f"ts {ts.isoformat()} is more than {rules.future_tolerance} after "
-                      f"received_at {received_at.isoformat()}")
+        raise Invalid(f"ts {ts.isoformat()} is later than received_at {received_at.isoformat()} "
+                      f"plus ingest.future_tolerance_s "
+                      f"({rules.future_tolerance.total_seconds():.0f} s)")
     return (received_at.date(), shard_of(serial_number, rules.shards), model,
             f"#{code}.{mid}.{cid}.{fmi}", serial_number, ts, received_at)
 

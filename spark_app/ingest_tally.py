@@ -62,6 +62,9 @@ class Progress:
         self.stream.write(f"\r{line}\033[K" if self.terminal else line + "\n")
         self.stream.flush()
 
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
     def done(self) -> None:
         if self.terminal and self._last != self.started:
             self.stream.write("\n")

@@ -22,10 +22,10 @@ from typing import Protocol
 
 QUEUE = "smtp"
 CONCURRENCY = 32
-# The connection itself failed or dropped: no point trying the next message now.
-_CONNECTION_ERRORS = (OSError, smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError,
-                      smtplib.SMTPHeloError, smtplib.SMTPAuthenticationError,
-                      smtplib.SMTPNotSupportedError)
+# The server refused this one message: the next ones may still go. Any other
+# error (smtplib's are OSErrors too) is the connection's: the round ends there.
+_MESSAGE_REFUSED = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused,
+                    smtplib.SMTPDataError)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def deliver_pending(outbox: Outbox, connect: Callable[[], smtplib.SMTP],
         return DeliveryReport()
     try:
         connection = connect()
-    except (*_CONNECTION_ERRORS, smtplib.SMTPException) as error:
+    except OSError as error:
         first = outbox.load(pending[0].message_id)
         if first is not None:
             outbox.record_failure(first, _describe(error))
@@ -95,15 +95,15 @@ def deliver_pending(outbox: Outbox, connect: Callable[[], smtplib.SMTP],
                 continue
             try:
                 refusals = connection.send_message(stored.message)
-            except _CONNECTION_ERRORS as error:
-                outbox.record_failure(stored, _describe(error))
-                return DeliveryReport(sent, already_sent, refused + len(pending) - position,
-                                      _describe(error))
-            except smtplib.SMTPException as error:
+            except _MESSAGE_REFUSED as error:
                 outbox.record_failure(stored, _describe(error))
                 refused += 1
                 last_error = _describe(error)
                 continue
+            except OSError as error:
+                outbox.record_failure(stored, _describe(error))
+                return DeliveryReport(sent, already_sent, refused + len(pending) - position,
+                                      _describe(error))
             outbox.mark_sent(item, now())
             sent += 1
             if refusals:  # accepted for the others: resending would duplicate theirs

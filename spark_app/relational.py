@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 
+from schemas.ddl import SQL_DIR
 from schemas.relational import Base
 from spark_app.config import Config
 
@@ -32,5 +33,15 @@ def engine_from_config(config: Config) -> Engine:
 
 
 def create_tables(engine: Engine) -> None:
-    """CREATE TABLE for what is missing; existing tables are left as they are."""
+    """CREATE TABLE for what is missing and the analyst views; re-running changes nothing."""
     Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        for statement in view_statements(engine.dialect.name):
+            connection.execute(text(statement))
+
+
+def view_statements(dialect_name: str) -> list[str]:
+    path = SQL_DIR / dialect_name / "views.sql"
+    body = "\n".join(line for line in path.read_text().splitlines()
+                     if not line.lstrip().startswith("--"))
+    return [statement.strip() for statement in body.split(";") if statement.strip()]

@@ -103,8 +103,12 @@ class TemperatureStream:
             F.count("reject_reason").alias("rejected"))
         windows = windowed_averages(valid_readings(counted), settings.window, settings.slide,
                                     settings.watermark)
-        with _session_conf(self.spark, {"spark.sql.shuffle.partitions":
-                                        str(settings.state_partitions)}):
+        with _session_conf(self.spark, {
+                "spark.sql.shuffle.partitions": str(settings.state_partitions),
+                # One stateful operator: judge lateness by this batch's watermark, not
+                # the previous batch's (Spark's default for chained operators), or a
+                # late reading would still update an evicted window for one batch.
+                "spark.sql.streaming.statefulOperator.allowMultiple": "false"}):
             windows_query = (windows.writeStream.queryName(WINDOWS_QUERY)
                              .outputMode("update")
                              .option("checkpointLocation", str(checkpoints / "windows"))

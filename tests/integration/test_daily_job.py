@@ -6,34 +6,25 @@ from __future__ import annotations
 
 import json
 import os
-import random
-from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.orm import Session
 
 from rules.parser import parse_rule
-from schemas.relational import JobRun, Rule, Violation
+from schemas.relational import JobRun, Rule
 from spark_app.config import load_config
 from spark_app.daily.job import STEPS, InjectedFailure, run_day
-from spark_app.faults import Fault, FaultWriter
 from spark_app.relational import create_tables
-from tests.support import oracle
-
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-FIRST_DAY = date(2016, 11, 14)
-
-RULES = {  # model, expression
-    "pair": ("JAP", "#A E:60 #B"),
-    "either": ("JAP", "#A OU #C"),
-    "nested": ("JAP", "(#A E:30 #B) OU (#C E:2m #D)"),
-    "self pair": ("JAP", "#D E:1h #D"),
-    "chain": ("JAP", "#A E:10m #B E:10m #C"),
-    "other model": ("KOM", "#A E:5m #E"),
-    "tti": ("JAP", "(#A E:20m #B) OU #E tti:15m"),
-    "tti single": ("KOM", "#C tti:30m"),
-}
+from tests.support.daily_data import (
+    FIRST_DAY,
+    RULES,
+    expected_violations,
+    make_faults,
+    received_days,
+    stored_violations,
+    write_faults,
+)
 
 
 def config_for(db_url: str):
@@ -58,52 +49,6 @@ def daily_env(tmp_path, cassandra):
     engine.dispose()
 
 
-def make_faults(seed: int, days: int, late: bool) -> list[Fault]:
-    """Faults of 12 serials over `days` days; with `late`, a third arrive 1-3 days
-    after they occurred (within the 7-day horizon), else each arrives when it occurs."""
-    rng = random.Random(seed)
-    faults = []
-    start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=timezone.utc)
-    for serial_index in range(12):
-        model = "JAP" if serial_index < 8 else "KOM"
-        serial = f"{model}{serial_index:05d}"
-        for _ in range(rng.randint(10, 40)):
-            ts = start + timedelta(milliseconds=rng.randrange(days * 86_400_000))
-            if rng.random() < 0.3:  # bursts: faults close together make AND windows match
-                ts = ts.replace(minute=rng.choice([0, 1, 2]), second=rng.choice([0, 30]))
-            delay = timedelta(days=rng.randint(1, 3), hours=rng.randint(0, 20)) \
-                if late and rng.random() < 0.33 else timedelta(0)
-            faults.append(Fault(serial, model, rng.choice("ABCDE").join(["#", ""]),
-                                ts, ts + delay))
-    return faults
-
-
-def write_faults(cassandra, config, faults):
-    FaultWriter(cassandra, config.get("cassandra", "keyspace"),
-                config.get("cassandra", "shards")).write(faults)
-
-
-def expected_violations(faults, ids, names) -> set[tuple[int, str, int]]:
-    """One brute-force evaluation over all faults, per rule and serial."""
-    expected = set()
-    for name in names:
-        model, expression = RULES[name]
-        rule = parse_rule(expression)
-        serials = {f.serial_number for f in faults if f.model == model}
-        for serial in serials:
-            mine = [(f.tag, _ms(f.ts)) for f in faults
-                    if f.serial_number == serial and f.model == model]
-            expected |= {(ids[name], serial, instant) for instant in oracle.violations(rule, mine)}
-    return expected
-
-
-def stored_violations(engine, rule_ids=None) -> set[tuple[int, str, int]]:
-    with engine.connect() as connection:
-        rows = connection.execute(select(Violation.rule_id, Violation.serial_number, Violation.ts))
-        return {(rule_id, serial, _ms(ts.replace(tzinfo=timezone.utc)))
-                for rule_id, serial, ts in rows if rule_ids is None or rule_id in rule_ids}
-
-
 def pending_state(cassandra):
     pending = sorted(tuple(row) for row in cassandra.execute(
         "SELECT as_of, shard, rule_id, serial_number, ts, tag, received_day FROM pending_faults"))
@@ -111,15 +56,6 @@ def pending_state(cassandra):
                          for row in cassandra.execute(
                              "SELECT as_of, horizon_days, rule_fingerprints FROM pending_generations"))
     return pending, generations
-
-
-def received_days(faults) -> list[date]:
-    first, last = min(f.day for f in faults), max(f.day for f in faults)
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _ms(value: datetime) -> int:
-    return (value - EPOCH) // timedelta(milliseconds=1)
 
 
 def test_days_in_order_equal_one_evaluation_over_all_faults(spark, cassandra, daily_env):

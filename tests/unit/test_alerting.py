@@ -121,7 +121,7 @@ def test_equipment_are_independent():
                window(11, 100.0, "EX-1"), window(11, 121.0, "EX-2")]
     evaluation = evaluate({}, windows, THRESHOLDS, POLICY)
     assert [(n.equipment_id, n.kind) for n in evaluation.notices] == [
-        ("EX-1", A), ("EX-2", A), ("EX-1", R)]
+        ("EX-1", A), ("EX-1", R), ("EX-2", A)]
 
 
 def test_known_alerting_state_is_not_announced_again():

@@ -1,0 +1,122 @@
+"""The XML feed format: parsing pages and records, refusing bad ones (no I/O)."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from spark_app.feed_pull import _next_url
+from spark_app.feed_xml import (MalformedPage, parse_page, record_row, render_page,
+                                render_record)
+from spark_app.ingest_records import Invalid, RecordRules
+
+RULES = RecordRules(shards=16, max_record_bytes=8192, future_tolerance=timedelta(days=1))
+FETCHED = datetime(2016, 11, 20, 8, 0, tzinfo=timezone.utc)
+MAX = 1 << 20
+
+PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<FaultCodes xmlns="http://standards.iso.org/iso/15143/-3" version="1"
+            snapshotTime="2016-11-18T20:30:05Z">
+  <Links><rel>self</rel><href>http://feed.example/Fleet/FaultCodes?after=500</href></Links>
+  <Links><rel>next</rel><href>/Fleet/FaultCodes?after=502</href></Links>
+  <FaultCode>
+    <EquipmentHeader><Model>JAP</Model><SerialNumber>JAP00100</SerialNumber></EquipmentHeader>
+    <CodeIdentifier><Kind>event</Kind><MID>123</MID><CID>456</CID><FMI>789</FMI></CodeIdentifier>
+    <OccurrenceTime datetime="2016-11-16T13:34:00Z"/>
+    <ReceivedTime datetime="2016-11-18T20:30:00Z"/>
+  </FaultCode>
+  <FaultCode>
+    <EquipmentHeader><Model>KOM</Model><SerialNumber>KOM00001</SerialNumber></EquipmentHeader>
+    <CodeIdentifier><Kind>diagnostic</Kind><MID>1</MID><CID>2</CID><FMI>3</FMI></CodeIdentifier>
+    <OccurrenceTime datetime="2016-11-19T23:00:00-03:00"/>
+    <Unknown>ignored</Unknown>
+  </FaultCode>
+</FaultCodes>"""
+
+
+def test_a_page_gives_its_links_and_records():
+    page = parse_page(PAGE, MAX)
+    assert page.self_url == "http://feed.example/Fleet/FaultCodes?after=500"
+    assert page.next_url == "/Fleet/FaultCodes?after=502"
+    first, second = page.records
+    assert (first.serial_number, first.model, first.kind, first.mid, first.cid, first.fmi) == \
+        ("JAP00100", "JAP", "event", "123", "456", "789")
+    row = record_row(first, FETCHED, RULES)
+    assert row[0] == date(2016, 11, 18) and row[2:5] == ("JAP", "#1.123.456.789", "JAP00100")
+    # no ReceivedTime: received when the page was fetched
+    row = record_row(second, FETCHED, RULES)
+    assert row[3] == "#2.1.2.3" and row[0] == FETCHED.date() and row[6] == FETCHED
+    assert row[5] == datetime(2016, 11, 20, 2, 0, tzinfo=timezone.utc)
+
+
+def test_the_namespace_is_optional():
+    plain = PAGE.replace(b' xmlns="http://standards.iso.org/iso/15143/-3"', b"")
+    assert parse_page(plain, MAX) == parse_page(PAGE, MAX)
+
+
+def test_rendered_pages_parse_back():
+    record = render_record("S<1>", "M&M", "event", 1, 2, 3, "2016-11-16T13:34:00Z", None)
+    page = parse_page(render_page([record], "/f?after=0", "/f?after=1", "2016-11-18T00:00:00Z"),
+                      MAX)
+    assert page.next_url == "/f?after=1"
+    assert (page.records[0].serial_number, page.records[0].model) == ("S<1>", "M&M")
+    assert parse_page(render_page([], "/f?after=1", None, "x"), MAX).next_url is None
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"", "not well-formed XML"),
+    (PAGE[: len(PAGE) // 2], "not well-formed XML"),
+    (b"<html><body>502 Bad Gateway</body></html>", "root element must be FaultCodes, not html"),
+    (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><FaultCodes/>',
+     "DOCTYPE and ENTITY declarations are not accepted"),
+    (b"<FaultCodes>" + b" " * MAX + b"</FaultCodes>", "larger than ingest.max_page_bytes"),
+])
+def test_a_page_that_cannot_be_read_is_refused_whole(body, reason):
+    with pytest.raises(MalformedPage, match=reason):
+        parse_page(body, MAX)
+
+
+def _record(**changes) -> bytes:
+    fields = {"serial_number": "S1", "model": "M", "kind": "event", "mid": 1, "cid": 2, "fmi": 3,
+              "occurred": "2016-11-16T13:34:00Z", "received": None, **changes}
+    return render_page([render_record(**fields)], "/f", None, "x")
+
+
+@pytest.mark.parametrize("body, reason", [
+    (_record().replace(b"<MID>1</MID>", b""), "MID is missing"),
+    (_record(fmi="3x"), "FMI must be a non-negative integer, got '3x'"),
+    (_record(cid="-2"), "CID must be a non-negative integer"),
+    (_record(occurred="yesterday"), "OccurrenceTime is not an ISO 8601 timestamp"),
+    (_record().replace(b'<OccurrenceTime datetime="2016-11-16T13:34:00Z"/>', b""),
+     "OccurrenceTime is missing"),
+    (_record(occurred="2016-11-16T13:34:00"), "OccurrenceTime has no time zone"),
+    (_record(occurred="2016-11-22T00:00:00Z"), "later than received_at"),
+    (_record(received="2016-11-25T00:00:00Z"), "is in the future"),
+    (_record(serial_number=""), "serial_number is missing or empty"),
+    (_record().replace(b"<EquipmentHeader>", b"<Header>").replace(b"</EquipmentHeader>",
+                                                                  b"</Header>"),
+     "serial_number is missing or empty"),
+    (_record(kind="warning"), "kind must be 'event' or 'diagnostic', got 'warning'"),
+])
+def test_a_bad_record_is_refused_with_its_reason(body, reason):
+    (record,) = parse_page(body, MAX).records
+    with pytest.raises(Invalid) as refused:
+        record_row(record, FETCHED, RULES)
+    assert reason in str(refused.value)
+    assert record.xml().startswith("<FaultCode>")
+
+
+@pytest.mark.parametrize("href, expected", [
+    (None, None),
+    ("", None),
+    ("/Fleet/FaultCodes?after=10", "http://h:1/Fleet/FaultCodes?after=10"),
+    ("http://h:1/Fleet/FaultCodes?after=10", "http://h:1/Fleet/FaultCodes?after=10"),
+    ("?after=0", None),  # the page itself: the end, not a loop
+])
+def test_next_links_resolve_against_the_page(href, expected):
+    assert _next_url(href, "http://h:1/Fleet/FaultCodes?after=0",
+                     "http://h:1/Fleet/FaultCodes") == expected
+
+
+def test_a_next_link_to_another_host_is_refused():
+    with pytest.raises(MalformedPage, match="leaves the feed's host"):
+        _next_url("http://elsewhere/x", "http://h:1/f", "http://h:1/f")

@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 export PIP_CACHE_DIR := $(CURDIR)/var/cache/pip
 PYTEST_ARGS ?=
 
-.PHONY: help install jars postgres demo test test-unit services-up services-down lint bench clean
+.PHONY: help install jars postgres demo test test-unit services-up services-down history lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,6 +49,12 @@ services-up: jars  ## start the local Cassandra (idempotent)
 
 services-down:  ## stop the local services started by this project
 	@if [ -x $(BIN)/fleetwatch ]; then $(BIN)/fleetwatch services stop; fi
+
+history: install  ## Spark History Server over var/spark-events at http://127.0.0.1:18080 (Ctrl-C stops)
+	mkdir -p var/spark-events
+	SPARK_HOME=$$($(BIN)/python -c 'from pyspark.find_spark_home import _find_spark_home as h; print(h())'); \
+	SPARK_HISTORY_OPTS="-Dspark.history.fs.logDirectory=file://$(CURDIR)/var/spark-events" \
+	  "$$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.history.HistoryServer
 
 lint: install  ## static checks
 	$(BIN)/ruff check --target-version py311 --line-length 100 --select E,F,W,I,B,UP --ignore E501 \

@@ -91,28 +91,30 @@ def _cpu_seconds(work, repeats: int = 1) -> float:
 
 def _time_simple(faults: pd.DataFrame, rules: dict[int, Rule],
                  vectorised: pd.DataFrame) -> tuple[float, int]:
-    """CPU seconds for the simple evaluator over whole groups totalling about
-    SIMPLE_SAMPLE_ROWS rows (grouping not timed), and that row count. Checks on
-    the way that both evaluators agree on those groups."""
-    groups, sampled_rows = [], 0
-    for (rule_id, serial), group in faults.groupby(["rule_id", "serial_number"], sort=True):
-        groups.append((rule_id, serial, rules[rule_id], group["tag"].to_numpy(),
-                       group["ts"].to_numpy()))
-        sampled_rows += len(group)
-        if sampled_rows >= SIMPLE_SAMPLE_ROWS:
-            break
+    """CPU seconds for the simple evaluator over the groups of the first rules,
+    about SIMPLE_SAMPLE_ROWS rows (grouping not timed), and that row count.
+    Checks on the way that both evaluators agree on those groups."""
+    rows_per_rule = faults["rule_id"].value_counts().sort_index()
+    sampled_rules = rows_per_rule.index[: int(np.searchsorted(
+        rows_per_rule.cumsum().to_numpy(), SIMPLE_SAMPLE_ROWS)) + 1]
+    sample = faults[faults["rule_id"].isin(sampled_rules)].sort_values(
+        ["rule_id", "serial_number", "ts"])
+    rule_ids, serials = sample["rule_id"].to_numpy(), sample["serial_number"].to_numpy()
+    tags, ts = sample["tag"].to_numpy(), sample["ts"].to_numpy()
+    starts = np.flatnonzero((rule_ids[1:] != rule_ids[:-1]) | (serials[1:] != serials[:-1])) + 1
+    groups = [(rule_ids[begin], serials[begin], rules[rule_ids[begin]], tags[begin:end], ts[begin:end])
+              for begin, end in zip([0, *starts], [*starts, len(sample)])]
 
     def evaluate_each_group():
-        for _, _, rule, tags, ts in groups:
-            evaluate(rule, tags, ts)
+        for _, _, rule, group_tags, group_ts in groups:
+            evaluate(rule, group_tags, group_ts)
 
     seconds = _cpu_seconds(evaluate_each_group)
-    simple = {(rule_id, serial, int(t)) for rule_id, serial, rule, tags, ts in groups
-              for t in evaluate(rule, tags, ts)}
-    sampled = {(rule_id, serial) for rule_id, serial, *_ in groups}
-    assert simple == {(r, s, t) for r, s, t in vectorised.itertuples(index=False)
-                      if (r, s) in sampled}, "the evaluators disagree"
-    return seconds, sampled_rows
+    simple = {(rule_id, serial, int(t)) for rule_id, serial, rule, group_tags, group_ts in groups
+              for t in evaluate(rule, group_tags, group_ts)}
+    mine = vectorised[vectorised["rule_id"].isin(sampled_rules)]
+    assert simple == set(mine.itertuples(index=False, name=None)), "the evaluators disagree"
+    return seconds, len(sample)
 
 
 def run(rows: int = 1_000_000, rules: int = 500, seed: int = 7) -> dict:
@@ -150,7 +152,8 @@ def main() -> None:
     print(f"vectorised, rows in any order: {result['vectorised_rows_s']:>12,.0f} rows/s")
     print(f"vectorised, rows pre-sorted:   {result['vectorised_presorted_rows_s']:>12,.0f} rows/s")
     print(f"simple, one call per group:    {result['simple_rows_s']:>12,.0f} rows/s "
-          f"(timed on {result['simple_sampled_rows']:,} rows, extrapolated per row)")
+          f"(timed on the {result['simple_sampled_rows']:,} rows of the first rules, "
+          f"extrapolated per row)")
     print(f"ratio (any order / simple):    {result['ratio']:>12.1f}x")
 
 

@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 export PIP_CACHE_DIR := $(CURDIR)/var/cache/pip
 PYTEST_ARGS ?=
 
-.PHONY: help install jars postgres demo test test-unit services-up services-down history lint bench clean
+.PHONY: help install airflow jars postgres demo test test-unit services-up services-down history lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,6 +23,19 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install fleetwatch with its test tools
+
+AIRFLOW_VENV  := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+$(AIRFLOW_STAMP): conf/airflow/requirements.txt setup.cfg
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/pip install --quiet -r conf/airflow/requirements.txt
+	$(AIRFLOW_VENV)/bin/pip install --quiet --no-deps apache-airflow-providers-apache-spark==5.6.0
+	# our package without its dependencies: DAG tasks import only spark_app.airflow_tasks
+	$(AIRFLOW_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $(AIRFLOW_STAMP)
+
+airflow: $(AIRFLOW_STAMP)  ## Airflow 3 in its own virtualenv (.venv-airflow)
 
 jars: install  ## fetch Cassandra and the Spark Cassandra Connector with Maven (var/jars)
 	$(BIN)/fleetwatch jars
@@ -36,7 +49,7 @@ demo: jars  ## start the services, initialise the schemas and run the demo
 	$(BIN)/fleetwatch demo
 	@echo "Cassandra keeps running for you to explore; 'make services-down' stops it."
 
-test: jars postgres  ## install everything and run every test (unit, then integration)
+test: jars postgres airflow  ## install everything and run every test (unit, then integration)
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no test: that is a failure here"; fi; \
 	exit $$rc
@@ -64,4 +77,4 @@ bench: jars  ## benchmarks (see BENCHMARKS.md)
 	$(BIN)/python -m bench.evaluator
 
 clean: services-down  ## remove the venv and everything under var/
-	rm -rf $(VENV) var
+	rm -rf $(VENV) $(AIRFLOW_VENV) var

@@ -102,8 +102,9 @@ def _time_simple(faults: pd.DataFrame, rules: dict[int, Rule],
     rule_ids, serials = sample["rule_id"].to_numpy(), sample["serial_number"].to_numpy()
     tags, ts = sample["tag"].to_numpy(), sample["ts"].to_numpy()
     starts = np.flatnonzero((rule_ids[1:] != rule_ids[:-1]) | (serials[1:] != serials[:-1])) + 1
-    groups = [(rule_ids[begin], serials[begin], rules[rule_ids[begin]], tags[begin:end], ts[begin:end])
-              for begin, end in zip([0, *starts], [*starts, len(sample)])]
+    groups = [(rule_ids[begin], serials[begin], rules[rule_ids[begin]], tags[begin:end],
+               ts[begin:end])
+              for begin, end in zip([0, *starts], [*starts, len(sample)], strict=True)]
 
     def evaluate_each_group():
         for _, _, rule, group_tags, group_ts in groups:
@@ -147,7 +148,8 @@ def main() -> None:
     args = parser.parse_args()
     result = run(args.rows, args.rules, args.seed)
     print("rows/s by CPU time of this process (best of 3 for the vectorised evaluator)")
-    print(f"{result['rows']:,} rows, {result['rules']} rules, {result['groups']:,} (rule, serial) groups "
+    print(f"{result['rows']:,} rows, {result['rules']} rules, "
+          f"{result['groups']:,} (rule, serial) groups "
           f"of {result['rows'] / result['groups']:.1f} rows on average")
     print(f"vectorised, rows in any order: {result['vectorised_rows_s']:>12,.0f} rows/s")
     print(f"vectorised, rows pre-sorted:   {result['vectorised_presorted_rows_s']:>12,.0f} rows/s")

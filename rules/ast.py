@@ -1,8 +1,8 @@
 """The rule language's syntax tree: immutable, hashable, comparable."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Union
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class And:
     window_ms: int
 
 
-Expr = Union[Tag, Or, And]
+Expr = Tag | Or | And
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ _UNITS_MS = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000))
 
 def render_duration(ms: int) -> str:
     """`ms` in the largest unit that divides it exactly (the language has whole seconds only)."""
+    if ms == 0:
+        return "0"
     for unit, unit_ms in _UNITS_MS:
         if ms % unit_ms == 0:
             return f"{ms // unit_ms}{unit}"
@@ -86,7 +88,9 @@ def render(node: Rule | Expr) -> str:
     if isinstance(node, Or):
         # Left-associative: only a right-hand OR needs parentheses.
         right = render(node.right)
-        return f"{render(node.left)} OU {_parenthesised(right) if isinstance(node.right, Or) else right}"
+        if isinstance(node.right, Or):
+            right = _parenthesised(right)
+        return f"{render(node.left)} OU {right}"
     left, right = render(node.left), render(node.right)
     if isinstance(node.left, Or):
         left = _parenthesised(left)

@@ -54,7 +54,8 @@ def eval_csv(expr: str, faults_path: str, stdout: TextIO, stderr: TextIO) -> int
     violations = evaluate_frame(faults.assign(rule_id=0), {0: rule})
     writer = csv.writer(stdout, lineterminator="\n")
     writer.writerow(VIOLATIONS_HEADER)
-    writer.writerows(zip(violations["serial_number"], map(format_iso_ms, violations["ts"])))
+    writer.writerows(zip(violations["serial_number"], map(format_iso_ms, violations["ts"]),
+                         strict=True))
     return EXIT_OK
 
 

@@ -1,7 +1,7 @@
 """The one exception a rule that does not parse raises."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class RuleSyntaxError(ValueError):

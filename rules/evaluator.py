@@ -5,7 +5,7 @@ plainness over speed: every node yields a sorted array of distinct instants.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -1,10 +1,11 @@
-"""Text -> `Rule`, or a `RuleSyntaxError` naming the column, what was found and what was expected."""
+"""Text -> `Rule`, or a `RuleSyntaxError` naming the column, what was found and what was
+expected there."""
 from __future__ import annotations
 
 import functools
 import re
 
-from lark import Lark, Token, Transformer, Tree
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from .ast import And, Expr, Or, Rule, Tag, depth
@@ -115,7 +116,8 @@ def _syntax_error(text: str, error: UnexpectedInput) -> RuleSyntaxError:
     elif isinstance(error, UnexpectedCharacters):
         previous, expected = _replay(text, stop_at=error.pos_in_stream)
         line, column = error.line, error.column
-        found = _quoted(_WORD_AT.match(text, error.pos_in_stream).group() or text[error.pos_in_stream])
+        word = _WORD_AT.match(text, error.pos_in_stream).group()
+        found = _quoted(word or text[error.pos_in_stream])
     else:  # UnexpectedEOF: Earley only, but keep the "only RuleSyntaxError" promise
         previous, expected = None, set()
         line, column, found = 1, 1, "end of rule"

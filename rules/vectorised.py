@@ -17,8 +17,9 @@ by group; real data never does.
 """
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -58,7 +59,8 @@ def evaluate_frame(faults: pd.DataFrame, rules: Mapping[int, Rule]) -> pd.DataFr
         rule = rules.get(int(rule_ids[rule_code]))
         if rule is None:
             continue
-        faults_of_rule = _RuleFaults.of(serial_codes[begin:end], tag_codes[begin:end], ts[begin:end])
+        faults_of_rule = _RuleFaults.of(serial_codes[begin:end], tag_codes[begin:end],
+                                        ts[begin:end])
         stride = faults_of_rule.key_stride()
         if stride is not None:
             serials, instants = faults_of_rule.evaluate(rule, tags, stride)
@@ -105,8 +107,8 @@ def _sorting_order(groups: np.ndarray, ts: np.ndarray) -> np.ndarray | None:
 def _runs(sorted_codes: np.ndarray) -> Iterator[tuple[int, int, int]]:
     """(code, begin, end) of each run of equal codes."""
     begins = _run_starts(sorted_codes)
-    ends = np.append(begins[1:], len(sorted_codes))
-    return zip(sorted_codes[begins].tolist(), begins.tolist(), ends.tolist())
+    ends = np.append(begins, len(sorted_codes))[1:]
+    return zip(sorted_codes[begins].tolist(), begins.tolist(), ends.tolist(), strict=True)
 
 
 def _run_starts(sorted_values: np.ndarray) -> np.ndarray:
@@ -171,8 +173,9 @@ class _RuleFaults:
         """The slow, overflow-proof way: the simple evaluator, one group at a time."""
         serials, instants = [], []
         bounds = np.append(self.first_rows, len(self.ts)).tolist()
-        for begin, end in zip(bounds[:-1], bounds[1:]):
-            found = evaluator.evaluate(rule, tags.names[self.tag_codes[begin:end]], self.ts[begin:end])
+        for begin, end in itertools.pairwise(bounds):
+            found = evaluator.evaluate(rule, tags.names[self.tag_codes[begin:end]],
+                                       self.ts[begin:end])
             serials.append(np.full(len(found), self.serial_codes[begin]))
             instants.append(found)
         return np.concatenate(serials), np.concatenate(instants)

@@ -109,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_cli.add_ingest_arguments(ingest)
     ingest.set_defaults(handler=_ingest)
 
+    feeds = commands.add_parser("ingest-status", help="when each feed was last pulled")
+    feeds.add_argument("--since", type=_iso_instant, metavar="ISO8601",
+                       help="exit 1 unless every feed was pulled at or after this instant")
+    feeds.set_defaults(handler=_ingest_status)
+
+    runs = commands.add_parser("runs", help="the daily job's runs (job_runs)")
+    runs.add_argument("--day", type=_iso_day, metavar="YYYY-MM-DD")
+    runs.add_argument("--check", action="store_true",
+                      help="exit 1 unless the latest run of --day succeeded")
+    runs.set_defaults(handler=_runs)
+
     demo = commands.add_parser("demo", help="run the end-to-end demo on the embedded defaults")
     demo.set_defaults(handler=_demo)
     return parser
@@ -124,6 +135,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("fleetwatch: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # noqa: BLE001 - known service failures get a plain message
+        message = _service_failure(error)
+        if message is None:
+            raise
+        print(f"fleetwatch: {message}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _service_failure(error: Exception) -> str | None:
+    """A one-line explanation of a failure of Cassandra or the database, else None."""
+    kind = f"{type(error).__module__}.{type(error).__name__}"
+    if kind == "cassandra.cluster.NoHostAvailable":
+        return (f"Cassandra is not reachable ({error}); is it running? "
+                "`fleetwatch services start` starts the local one")
+    if kind == "cassandra.InvalidRequest" and "does not exist" in str(error):
+        return f"{error}; run `fleetwatch db init` to create the schema"
+    if kind.startswith("sqlalchemy.exc.") and ("no such table" in str(error)
+                                               or "does not exist" in str(error)):
+        return f"{str(error).splitlines()[0]}; run `fleetwatch db init` to create the tables"
+    if kind == "sqlalchemy.exc.OperationalError":
+        return f"the database is not reachable: {str(error).splitlines()[0]}"
+    return None
 
 
 # ---- handlers ---------------------------------------------------------------
@@ -326,6 +359,52 @@ def _simulate_feed(args) -> int:
     from spark_app.ingest_cli import run_simulate_feed
 
     return run_simulate_feed(args)
+
+
+def _iso_instant(text: str):
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _ingest_status(args) -> int:
+    from spark_app.cassandra_session import cassandra_session
+    from spark_app.feed_status import FeedStates, behind
+
+    config = load_config(args.config)
+    with cassandra_session(config) as session:
+        states = FeedStates(session, config.get("cassandra", "keyspace")).all()
+    for state in states:
+        print(f"{state.updated_at:%Y-%m-%dT%H:%M:%SZ}  {state.feed}  next: {state.next_url}")
+    if args.since is None:
+        return EXIT_OK
+    if not states:
+        print("no feed has been pulled yet", file=sys.stderr)
+        return EXIT_FAILURE
+    late = behind(states, args.since)
+    for state in late:
+        print(f"not pulled since {args.since.isoformat()}: {state.feed}", file=sys.stderr)
+    return EXIT_FAILURE if late else EXIT_OK
+
+
+def _runs(args) -> int:
+    from spark_app.relational import engine_from_config
+    from spark_app.run_report import check_day, print_runs, runs_of
+
+    engine = engine_from_config(load_config(args.config))
+    if args.check:
+        if args.day is None:
+            print("fleetwatch: --check needs --day", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        outcome = check_day(engine, args.day)
+        print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
+        return EXIT_OK if outcome.ok else EXIT_FAILURE
+    print_runs(runs_of(engine, args.day), sys.stdout)
+    return EXIT_OK
 
 
 def _demo(args) -> int:

@@ -17,7 +17,7 @@ that page.
 from __future__ import annotations
 
 import http.client
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.error import HTTPError, URLError
 from urllib.parse import urljoin, urlsplit
 from urllib.request import Request, urlopen
@@ -58,7 +58,7 @@ class FeedCursor:
         return row.next_url if row else None
 
     def save(self, feed: str, next_url: str) -> None:
-        self.rows.execute(self.upsert, [(feed, next_url, datetime.now(timezone.utc))])
+        self.rows.execute(self.upsert, [(feed, next_url, datetime.now(UTC))])
 
 
 def fetch(url: str, timeout_s: float, max_bytes: int) -> bytes:
@@ -80,7 +80,7 @@ def pull_feed(feed: str, writer: IngestWriter, cursor: FeedCursor, settings: Ing
     url = cursor.load(feed) or feed
     while True:
         body = _fetch_with_retries(url, settings)
-        fetched_at = datetime.now(timezone.utc)
+        fetched_at = datetime.now(UTC)
         try:
             page = parse_page(body, settings.max_page_bytes)
             next_url = _next_url(page.next_url, url, feed)

@@ -43,8 +43,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from spark_app.ingest_records import (FaultRow, Invalid, RecordRules, fault_row,
-                                      parse_timestamp, text_code)
+from spark_app.ingest_records import (
+    FaultRow,
+    Invalid,
+    RecordRules,
+    fault_row,
+    parse_timestamp,
+    text_code,
+)
 
 FEED_NAMESPACE = "http://standards.iso.org/iso/15143/-3"
 

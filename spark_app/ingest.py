@@ -98,25 +98,44 @@ class IngestSummary:
 
 def ingest(config: Config, arguments: list[str], progress_stream=None) -> IngestSummary:
     """Ingest every source named in `arguments`; never raises for a failed source."""
-    from spark_app.feed_pull import FeedCursor, FeedError, pull_feed
-    from spark_app.ingest_jsonl import ingest_jsonl
-    from spark_app.ingest_writer import (CassandraUnavailable, IngestWriter, RowWriter,
-                                         connect, transient_errors)
-
     settings = IngestSettings.from_config(config)
     sources = expand_sources(arguments)
     progress = Progress(settings.progress_interval_s, progress_stream)
     tallies = [progress.tally(source) for source in sources]
     try:
+        _ingest_each(config, settings, tallies)
+    finally:
+        progress.done()
+    return _summary(tallies, progress)
+
+
+def _ingest_each(config: Config, settings: IngestSettings, tallies: list[Tally]) -> None:
+    from cassandra import InvalidRequest
+
+    from spark_app.feed_pull import FeedCursor, FeedError, pull_feed
+    from spark_app.ingest_jsonl import ingest_jsonl
+    from spark_app.ingest_writer import (
+        CassandraUnavailable,
+        IngestWriter,
+        RowWriter,
+        connect,
+        transient_errors,
+    )
+
+    missing_schema = "{} (run `fleetwatch db init`)"
+    try:
         session = connect(config, settings.retry)
     except transient_errors() as error:
-        for tally in tallies:
-            tally.error = f"Cassandra unreachable: {error}"
-        return _summary(tallies, progress)
+        _fail_all(tallies, f"Cassandra unreachable: {error}")
+        return
     try:
-        rows = RowWriter(session, settings.retry, settings.concurrency)
-        writer = IngestWriter(session, settings.keyspace, settings.rules.shards, rows)
-        cursor = FeedCursor(session, settings.keyspace, rows)
+        try:
+            rows = RowWriter(session, settings.retry, settings.concurrency)
+            writer = IngestWriter(session, settings.keyspace, settings.rules.shards, rows)
+            cursor = FeedCursor(session, settings.keyspace, rows)
+        except InvalidRequest as error:  # no such keyspace or table (statements name both)
+            _fail_all(tallies, missing_schema.format(error))
+            return
         for tally in tallies:
             try:
                 if is_feed_url(tally.source):
@@ -127,8 +146,11 @@ def ingest(config: Config, arguments: list[str], progress_stream=None) -> Ingest
                 tally.error = str(error)
     finally:
         session.cluster.shutdown()
-        progress.done()
-    return _summary(tallies, progress)
+
+
+def _fail_all(tallies: list[Tally], error: str) -> None:
+    for tally in tallies:
+        tally.error = error
 
 
 def _summary(tallies: list[Tally], progress: Progress) -> IngestSummary:

@@ -4,7 +4,7 @@ write the chunk's faults and rejections, go on. Memory holds one chunk."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
@@ -40,7 +40,7 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
     with open(path, "rb") as handle:
         lines = read_lines(handle, rules.max_record_bytes)
         while chunk := list(islice(lines, settings.chunk_rows)):
-            now = datetime.now(timezone.utc)  # received_at of lines without one
+            now = datetime.now(UTC)  # received_at of lines without one
             faults, rejections = [], []
             for number, line in chunk:
                 try:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from spark_app.faults import KIND_CODES, shard_of
 
@@ -34,7 +34,6 @@ from spark_app.faults import KIND_CODES, shard_of
 # a plain tuple because millions are built per run.
 FaultRow = tuple
 
-CODE_FIELDS = ("mid", "cid", "fmi")
 _SHOWN_CHARS = 80  # how much of a bad value a reason quotes
 
 
@@ -65,11 +64,11 @@ def parse_timestamp(value, field: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise Invalid(f"{field} is not an ISO 8601 timestamp: {_show(value)}") from None
-    if parsed.tzinfo is timezone.utc:  # the common "…Z" case, no conversion
+    if parsed.tzinfo is UTC:  # the common "…Z" case, no conversion
         return parsed
     if parsed.utcoffset() is None:
         raise Invalid(f"{field} has no time zone (add Z or ±HH:MM): {_show(value)}")
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def fault_row(serial_number, model, kind, mid: int, cid: int, fmi: int, ts: datetime,

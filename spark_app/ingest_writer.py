@@ -9,6 +9,7 @@ write whose answer was lost never doubles a row.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -60,7 +61,8 @@ def transient_errors() -> tuple[type[BaseException], ...]:
 
 
 def connect(config: Config, retry: RetryPolicy):
-    """A session on the configured keyspace, waiting (with retries) for Cassandra."""
+    """A session, waiting (with retries) for Cassandra. Statements name their
+    keyspace, so a missing one shows up as InvalidRequest when preparing."""
     from cassandra.cluster import NoHostAvailable
     from cassandra.policies import ConstantReconnectionPolicy
 
@@ -73,7 +75,7 @@ def connect(config: Config, retry: RetryPolicy):
             cluster = cluster_from_config(
                 config, reconnection_policy=ConstantReconnectionPolicy(1.0, max_attempts=None))
             try:
-                return cluster.connect(config.get("cassandra", "keyspace"))
+                return cluster.connect()
             except BaseException:
                 cluster.shutdown()
                 raise
@@ -89,17 +91,12 @@ class RowWriter:
         self.transient = transient_errors()
 
     def execute(self, statement, rows: list[tuple]) -> None:
-        from cassandra.concurrent import execute_concurrent_with_args
-
         pending = rows
         try:
             for attempt in self.retry.retrying(_WritesFailed, "writing to Cassandra"):
                 with attempt:
-                    results = execute_concurrent_with_args(
-                        self.session, statement, pending, concurrency=self.concurrency,
-                        raise_on_first_error=False)
-                    failed = [(row, result) for row, (ok, result) in zip(pending, results)
-                              if not ok]
+                    failed = _InFlightWindow(self.session, statement, pending,
+                                             self.concurrency).run()
                     if failed:
                         pending = [row for row, _ in failed]  # only these are retried
                         for _, error in failed:
@@ -110,6 +107,69 @@ class RowWriter:
             raise CassandraUnavailable(
                 f"Cassandra still unavailable after {self.retry.attempts} attempts "
                 f"(ingest.retry_attempts): {failure}") from None
+
+
+class _InFlightWindow:
+    """Executes a statement over rows with at most `concurrency` requests in
+    flight; each answer starts the next request. Not the driver's
+    execute_concurrent: when every request fails at once (no host up) it
+    recurses once per row and dies with RecursionError. Here a failure that
+    arrives while requests are being started only frees its slot, and the
+    loop already running starts the next one."""
+
+    def __init__(self, session, statement, rows: list[tuple], concurrency: int):
+        self.session = session
+        self.statement = statement
+        self.rows = iter(rows)
+        self.concurrency = concurrency
+        self.failed: list[tuple[tuple, BaseException]] = []
+        self.in_flight = 0
+        self.filling = False
+        self.exhausted = False
+        self.lock = threading.Lock()
+        self.finished = threading.Event()
+
+    def run(self) -> list[tuple[tuple, BaseException]]:
+        """The rows that failed, with their errors."""
+        self._fill()
+        self.finished.wait()
+        return self.failed
+
+    def _fill(self) -> None:
+        with self.lock:
+            if self.filling:  # another call is starting requests and will see the free slot
+                return
+            self.filling = True
+        while True:
+            with self.lock:
+                row = None
+                if self.in_flight < self.concurrency and not self.exhausted:
+                    row = next(self.rows, None)
+                    self.exhausted = row is None
+                if row is None:
+                    self.filling = False
+                    if self.exhausted and self.in_flight == 0:
+                        self.finished.set()
+                    return
+                self.in_flight += 1
+            try:
+                future = self.session.execute_async(self.statement, row)
+            except Exception as error:  # noqa: BLE001 - e.g. a value the driver cannot encode
+                self._failed(error, row, refill=False)
+                continue
+            future.add_callbacks(self._done, self._failed, errback_args=(row,))
+
+    def _done(self, _result) -> None:
+        with self.lock:
+            self.in_flight -= 1
+        self._fill()
+
+    def _failed(self, error: BaseException, row: tuple, refill: bool = True) -> None:
+        self.failed.append((row, error))
+        with self.lock:
+            self.in_flight -= 1
+        if refill:
+            self._fill()
 
 
 class IngestWriter:

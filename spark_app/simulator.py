@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +56,14 @@ class TagVocabulary:
         """(kind, mid, cid, fmi) of every code of one model."""
         row = self.models.index(model)
         return [(KINDS[int(k)], int(m), int(c), int(f)) for k, m, c, f in
-                zip(self.kind_code[row], self.mid[row], self.cid[row], self.fmi[row])]
+                zip(self.kind_code[row], self.mid[row], self.cid[row], self.fmi[row],
+                    strict=True)]
 
     def tags(self) -> np.ndarray:
         """(models, tags) array of tag strings, `#1.MID.CID.FMI` / `#2.…`."""
-        return np.array([[f"#{k}.{m}.{c}.{f}" for k, m, c, f in zip(*columns)]
-                         for columns in zip(self.kind_code, self.mid, self.cid, self.fmi)],
+        return np.array([[f"#{k}.{m}.{c}.{f}" for k, m, c, f in zip(*columns, strict=True)]
+                         for columns in zip(self.kind_code, self.mid, self.cid, self.fmi,
+                                            strict=True)],
                         dtype=object)
 
 
@@ -111,7 +113,7 @@ def simulate_faults(spec: FleetSpec, seed: int) -> SimulatedFaults:
     code = rng.integers(0, spec.tags_per_model, count)
 
     start_ms = int(datetime(spec.start.year, spec.start.month, spec.start.day,
-                            tzinfo=timezone.utc).timestamp() * 1000)
+                            tzinfo=UTC).timestamp() * 1000)
     ts_ms = start_ms + np.repeat(np.arange(spec.days, dtype=np.int64) * DAY_MS,
                                  spec.faults_per_day) + rng.integers(0, DAY_MS, count)
     late = rng.random(count) < spec.late_fraction
@@ -178,7 +180,7 @@ def _records(faults: SimulatedFaults, choice: np.ndarray, begin: int,
                faults.model[block].tolist(), faults.kind[block].tolist(),
                faults.mid[block].tolist(), faults.cid[block].tolist(),
                faults.fmi[block].tolist(), iso_ms(faults.ts_ms[block]).tolist(),
-               iso_ms(faults.received_ms[block]).tolist())
+               iso_ms(faults.received_ms[block]).tolist(), strict=True)
 
 
 # ---- JSON lines ---------------------------------------------------------------------

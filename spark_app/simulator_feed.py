@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -88,7 +88,6 @@ class SimulatedFeed:
             self._delays_left = max(self._delays_left - 1, 0)
             failing = self._failures_left > 0
             self._failures_left = max(self._failures_left - 1, 0)
-            records = self._records
         if delay_s:
             time.sleep(delay_s)
         parts = urlsplit(path)
@@ -100,10 +99,11 @@ class SimulatedFeed:
             after = int(parse_qs(parts.query).get("after", ["0"])[0])
         except ValueError:
             return 400, b"after must be an integer\n"
-        page = records[after:after + self.page_size]
+        with self._lock:
+            page = self._records[after:after + self.page_size]
         body = render_page(page, f"{FEED_PATH}?after={after}",
                            f"{FEED_PATH}?after={after + len(page)}" if page else None,
-                           datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                           datetime.now(UTC).isoformat(timespec="seconds"))
         if after in self.malformed_after:
             body = body[:len(body) // 2]
         return 200, body

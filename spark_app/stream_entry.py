@@ -56,8 +56,8 @@ def describe(report) -> str:
         f"readings: {windows.get('readings_valid', 0)} accepted, "
         f"{windows.get('readings_rejected', 0)} rejected (kept in rejected_readings), "
         f"{windows.get('rows_dropped_by_watermark', 0)} window rows dropped as too late",
-        f"windows: {report.windows_written} written, {report.windows_evaluated} evaluated, "
-        f"{report.stale_windows} stale skipped, in {windows.get('batches', 0)} batches",
+        f"windows: {report.windows_evaluated} evaluated for alerts, {report.stale_windows} "
+        f"stale skipped, in {windows.get('batches', 0)} batches",
         "notices: " + (", ".join(f"{count} {kind}" for kind, count in
                                  sorted(report.notices.items())) or "none"),
         f"e-mail: {report.emails_sent} sent, {report.emails_pending} pending in the outbox"

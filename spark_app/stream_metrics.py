@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from pyspark.sql.streaming.listener import StreamingQueryListener
 
@@ -23,7 +23,7 @@ OBSERVED = "readings"  # the name of the parser's observed metrics
 @dataclass(frozen=True)
 class BatchMetrics:
     query_name: str
-    day: object  # datetime.date
+    day: date
     batch_ts: datetime
     run_id: str
     batch_id: int
@@ -104,7 +104,7 @@ class ProgressRecorder(StreamingQueryListener):
         with self._lock:
             totals = self.totals.setdefault(metrics.query_name, {})
             for key in ("input_rows", "readings_valid", "readings_rejected",
-                        "rows_dropped_by_watermark"):
+                        "rows_dropped_by_watermark", "duration_ms"):
                 totals[key] = totals.get(key, 0) + (getattr(metrics, key) or 0)
             totals["batches"] = totals.get("batches", 0) + 1
 

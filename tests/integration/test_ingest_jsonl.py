@@ -3,14 +3,13 @@ with their reasons, the rest ingested. Every test writes its own received
 days, so reruns and other tests do not disturb the counts."""
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from spark_app.ingest import ingest
 from spark_app.simulator import FleetSpec, simulate_faults, write_jsonl
-from tests.support.ingest import (days_of, expected_keys, fault_keys, ingest_config,
-                                  rejections)
+from tests.support.ingest import days_of, expected_keys, fault_keys, ingest_config, rejections
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +19,7 @@ def quick(cassandra):
 
 
 def record(n: int, day: date, **changes) -> str:
-    received = datetime(day.year, day.month, day.day, 20, 30, tzinfo=timezone.utc)
+    received = datetime(day.year, day.month, day.day, 20, 30, tzinfo=UTC)
     fields = {"serial_number": f"JAP{n % 50:05d}", "model": "JAP", "kind": "event", "mid": 123,
               "cid": 456, "fmi": n % 32,
               "ts": (received - timedelta(hours=1, seconds=n)).isoformat(),

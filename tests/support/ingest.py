@@ -4,7 +4,7 @@ reading back what was written (by partition, as the daily job does)."""
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -28,7 +28,7 @@ def fault_keys(cassandra, config, days) -> set[tuple]:
     keys = set()
     for day in days:
         for row in cassandra.execute(query, (day, shards)):
-            epoch_ms = round(row.ts.replace(tzinfo=timezone.utc).timestamp() * 1000)
+            epoch_ms = round(row.ts.replace(tzinfo=UTC).timestamp() * 1000)
             keys.add((row.day.date(), row.serial_number, row.tag, epoch_ms))
     return keys
 
@@ -37,7 +37,7 @@ def expected_keys(faults, good: np.ndarray) -> set[tuple]:
     """The keys the good simulated faults must be stored under."""
     day = (faults.received_ms // 86_400_000).astype("datetime64[D]").astype(object)
     return set(zip(day[good], faults.serial_number[good], faults.tag[good],
-                   faults.ts_ms[good].tolist()))
+                   faults.ts_ms[good].tolist(), strict=True))
 
 
 def days_of(faults) -> list[date]:
@@ -51,7 +51,7 @@ def rejections(cassandra, source_prefix: str) -> list[tuple[str, str, str]]:
     from sources starting with source_prefix."""
     query = cassandra.prepare(
         "SELECT source, reason, payload FROM rejected_messages WHERE day = ?")
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     found = []
     for day in (today, today - timedelta(days=1)):
         found += [(row.source, row.reason, row.payload) for row in cassandra.execute(query, (day,))

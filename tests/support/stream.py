@@ -52,10 +52,10 @@ def drop_file(directory: Path, name: str, lines: list[str], age_s: float = 0.0) 
     return final
 
 
-def stream_config(tmp_path: Path, smtp_port: int, **settings: str) -> Config:
-    """The suite's configuration (keyspace from the environment) with this test's
-    folders, database and SMTP port; `settings`: more FLEETWATCH_* overrides."""
-    environ = {
+def stream_environment(tmp_path: Path, smtp_port: int, **settings: str) -> dict[str, str]:
+    """The suite's environment (keyspace included) with this test's folders,
+    database and SMTP port; `settings`: more FLEETWATCH_* overrides."""
+    return {
         **os.environ,
         "FLEETWATCH_STREAM_SOURCE_DIR": str(tmp_path / "readings"),
         "FLEETWATCH_STREAM_CHECKPOINT_DIR": str(tmp_path / "checkpoints"),
@@ -65,7 +65,11 @@ def stream_config(tmp_path: Path, smtp_port: int, **settings: str) -> Config:
         "FLEETWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'fleetwatch.db'}",
         **settings,
     }
-    config = load_config(environ=environ)
+
+
+def stream_config(tmp_path: Path, smtp_port: int, **settings: str) -> Config:
+    """The configuration of `stream_environment`, its relational tables created."""
+    config = load_config(environ=stream_environment(tmp_path, smtp_port, **settings))
     from spark_app.relational import create_tables, engine_from_config
     create_tables(engine_from_config(config))
     return config

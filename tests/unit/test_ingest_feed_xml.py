@@ -1,16 +1,15 @@
 """The XML feed format: parsing pages and records, refusing bad ones (no I/O)."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from spark_app.feed_pull import _next_url
-from spark_app.feed_xml import (MalformedPage, parse_page, record_row, render_page,
-                                render_record)
+from spark_app.feed_xml import MalformedPage, parse_page, record_row, render_page, render_record
 from spark_app.ingest_records import Invalid, RecordRules
 
 RULES = RecordRules(shards=16, max_record_bytes=8192, future_tolerance=timedelta(days=1))
-FETCHED = datetime(2016, 11, 20, 8, 0, tzinfo=timezone.utc)
+FETCHED = datetime(2016, 11, 20, 8, 0, tzinfo=UTC)
 MAX = 1 << 20
 
 PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -45,7 +44,7 @@ def test_a_page_gives_its_links_and_records():
     # no ReceivedTime: received when the page was fetched
     row = record_row(second, FETCHED, RULES)
     assert row[3] == "#2.1.2.3" and row[0] == FETCHED.date() and row[6] == FETCHED
-    assert row[5] == datetime(2016, 11, 20, 2, 0, tzinfo=timezone.utc)
+    assert row[5] == datetime(2016, 11, 20, 2, 0, tzinfo=UTC)
 
 
 def test_the_namespace_is_optional():

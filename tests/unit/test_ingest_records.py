@@ -2,17 +2,23 @@
 
 import io
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from spark_app.faults import shard_of
 from spark_app.ingest_jsonl import read_lines
-from spark_app.ingest_records import (Invalid, RecordRules, bounded_payload, json_line_row,
-                                      parse_timestamp, text_code)
+from spark_app.ingest_records import (
+    Invalid,
+    RecordRules,
+    bounded_payload,
+    json_line_row,
+    parse_timestamp,
+    text_code,
+)
 
 RULES = RecordRules(shards=16, max_record_bytes=512, future_tolerance=timedelta(days=1))
-NOW = datetime(2016, 11, 20, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2016, 11, 20, 12, 0, tzinfo=UTC)
 GOOD = {"serial_number": "JAP00100", "model": "JAP", "kind": "event", "mid": 123, "cid": 456,
         "fmi": 789, "ts": "2016-11-16T13:34:00Z", "received_at": "2016-11-18T20:30:00Z"}
 
@@ -25,8 +31,8 @@ def line(**changes) -> bytes:
 def test_a_good_line_becomes_the_faults_row():
     assert json_line_row(line(), NOW, RULES) == (
         date(2016, 11, 18), shard_of("JAP00100", 16), "JAP", "#1.123.456.789", "JAP00100",
-        datetime(2016, 11, 16, 13, 34, tzinfo=timezone.utc),
-        datetime(2016, 11, 18, 20, 30, tzinfo=timezone.utc))
+        datetime(2016, 11, 16, 13, 34, tzinfo=UTC),
+        datetime(2016, 11, 18, 20, 30, tzinfo=UTC))
 
 
 def test_a_diagnostic_is_tagged_2():
@@ -41,7 +47,7 @@ def test_received_at_defaults_to_when_the_line_is_read():
 def test_an_offset_is_converted_and_picks_the_utc_day():
     row = json_line_row(line(received_at="2016-11-18T22:30:00-03:00"), NOW, RULES)
     assert row[0] == date(2016, 11, 19)
-    assert row[6] == datetime(2016, 11, 19, 1, 30, tzinfo=timezone.utc)
+    assert row[6] == datetime(2016, 11, 19, 1, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("raw, reason", [
@@ -80,7 +86,7 @@ def test_every_bad_record_is_refused_with_its_reason(raw, reason):
 def test_the_tolerance_is_inclusive():
     within = line(ts="2016-11-19T20:30:00Z")  # exactly one day after received_at
     assert json_line_row(within, NOW, RULES)[5] == datetime(2016, 11, 19, 20, 30,
-                                                             tzinfo=timezone.utc)
+                                                             tzinfo=UTC)
 
 
 def test_a_long_bad_value_is_quoted_shortened():
@@ -102,8 +108,8 @@ def test_xml_codes_that_are_not_decimal_digits_are_refused(text):
 
 def test_z_and_offsets_parse_to_utc():
     assert parse_timestamp("2016-11-16T13:34:00.250Z", "ts") == \
-        datetime(2016, 11, 16, 13, 34, 0, 250000, tzinfo=timezone.utc)
-    assert parse_timestamp("2016-11-16T15:34:00+02:00", "ts").tzinfo is timezone.utc
+        datetime(2016, 11, 16, 13, 34, 0, 250000, tzinfo=UTC)
+    assert parse_timestamp("2016-11-16T15:34:00+02:00", "ts").tzinfo is UTC
 
 
 def test_payloads_are_bounded():

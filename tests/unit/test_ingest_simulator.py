@@ -1,19 +1,25 @@
 """The fault simulator: deterministic, drawn from the tag vocabulary, and its
 malformed records are exactly the ones validation refuses (no I/O but tmp files)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
 from spark_app.feed_xml import parse_page, record_row, render_page
 from spark_app.ingest_jsonl import read_lines
 from spark_app.ingest_records import Invalid, RecordRules, json_line_row
-from spark_app.simulator import (DAY_MS, FleetSpec, feed_records, simulate_faults,
-                                 tag_vocabulary, write_jsonl)
+from spark_app.simulator import (
+    DAY_MS,
+    FleetSpec,
+    feed_records,
+    simulate_faults,
+    tag_vocabulary,
+    write_jsonl,
+)
 
 SPEC = FleetSpec(serials=300, models=4, days=3, faults_per_day=2000, late_fraction=0.05)
 RULES = RecordRules(shards=16, max_record_bytes=8192, future_tolerance=timedelta(days=1))
-NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def test_same_seed_same_faults_other_seed_other_faults():
@@ -26,7 +32,7 @@ def test_same_seed_same_faults_other_seed_other_faults():
 def test_faults_are_spread_over_the_days_some_late_in_receipt_order():
     faults = simulate_faults(SPEC, 3)
     assert len(faults) == 6000
-    start_ms = int(datetime(2016, 11, 16, tzinfo=timezone.utc).timestamp() * 1000)
+    start_ms = int(datetime(2016, 11, 16, tzinfo=UTC).timestamp() * 1000)
     days = (faults.ts_ms - start_ms) // DAY_MS
     assert np.array_equal(np.bincount(days), [2000, 2000, 2000])
     assert np.all(np.diff(faults.received_ms) >= 0)
@@ -47,7 +53,7 @@ def test_tags_come_from_each_models_vocabulary():
         assert [f"#{1 if k == 'event' else 2}.{m}.{c}.{f}" for k, m, c, f in codes] == \
             list(tags[row])
     assert all(serial.startswith(model) for serial, model in
-               zip(faults.serial_number, faults.model))
+               zip(faults.serial_number, faults.model, strict=True))
     assert vocabulary.models == ("JAP", "KOM", "CAT", "VOL")
 
 
@@ -57,7 +63,7 @@ def test_written_lines_are_valid_exactly_where_not_malformed(tmp_path):
     with open(written.path, "rb") as handle:
         lines = list(read_lines(handle, RULES.max_record_bytes))
     assert len(lines) == written.lines
-    for (number, line), malformed in zip(lines, written.malformed):
+    for (number, line), malformed in zip(lines, written.malformed, strict=True):
         try:
             json_line_row(line, NOW, RULES)
             refused = False
@@ -76,7 +82,7 @@ def test_feed_records_are_valid_exactly_where_not_malformed():
     simulated = feed_records(simulate_faults(SPEC, 7), 0.05, seed=7)
     page = parse_page(render_page(simulated.records, "/f", None, "x"), 1 << 24)
     assert len(page.records) == len(simulated.records) == 6000
-    for record, malformed in zip(page.records, simulated.malformed):
+    for record, malformed in zip(page.records, simulated.malformed, strict=True):
         try:
             record_row(record, NOW, RULES)
             refused = False

@@ -37,8 +37,8 @@ def test_vectorised_evaluator(case):
     faults["rule_id"] = 7
     found = evaluate_frame(faults, {7: parse_rule(case["rule"])})
     assert (found["rule_id"] == 7).all()
-    assert [[s, format_iso_ms(t)] for s, t in zip(found["serial_number"], found["ts"])] == sorted(
-        case["violations"])
+    pairs = zip(found["serial_number"], found["ts"], strict=True)
+    assert [[serial, format_iso_ms(t)] for serial, t in pairs] == sorted(case["violations"])
 
 
 @pytest.mark.parametrize("case", INVALID, ids=[case["name"] for case in INVALID])

@@ -32,7 +32,8 @@ def test_check_refuses_with_the_column():
     done = run_rules("check", "#1.2.3.4 OU")
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr == "invalid rule: column 12: expected a tag or '(' after 'OU', found end of rule\n"
+    assert done.stderr == (
+        "invalid rule: column 12: expected a tag or '(' after 'OU', found end of rule\n")
 
 
 def test_eval_prints_violations_sorted_by_serial_then_time(tmp_path):
@@ -56,7 +57,8 @@ def test_eval_prints_violations_sorted_by_serial_then_time(tmp_path):
 
 
 def test_eval_without_violations_prints_the_header(tmp_path):
-    done = run_rules("eval", "#Z", "--faults", write(tmp_path, HEADER + "S1,#A,2016-11-16T13:00:00Z\n"))
+    faults = write(tmp_path, HEADER + "S1,#A,2016-11-16T13:00:00Z\n")
+    done = run_rules("eval", "#Z", "--faults", faults)
     assert (done.returncode, done.stdout, done.stderr) == (0, "serial_number,timestamp\n", "")
 
 

@@ -98,6 +98,7 @@ def test_render_round_trips(text):
 
 def test_render_is_canonical():
     assert render(parse_rule("#A or (#B and:120 #C) TTI:3600")) == "#A OU #B E:2m #C tti:1h"
+    assert render(parse_rule("#A E:0 #B tti:90")) == "#A E:0 #B tti:90s"
 
 
 # --- refusals ----------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""What the Airflow DAGs run. Airflow lives in its own virtualenv (see
+conf/airflow/requirements.txt), so this module imports only the standard
+library and Airflow; the work itself runs as the `fleetwatch` command of the
+application's virtualenv, configured through FLEETWATCH_* variables filled
+from Airflow connections:
+
+- `fleetwatch_cassandra` (optional): host (comma-separated hosts), port,
+  login/password, extra {"keyspace": …, "local_dc": …, "ssl": true};
+- `fleetwatch_db` (optional): the relational database as a SQLAlchemy URL in
+  the connection's extra {"url": …} (or host/login/password/schema for
+  PostgreSQL);
+- `fleetwatch_feed` (optional): the telemetry feed, extra {"url": …};
+- `fleetwatch_spark`: the Spark master for SparkSubmitOperator.
+
+A connection that is not defined leaves the environment as it is, so the
+embedded defaults (and FLEETWATCH_* variables of the worker) apply.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PROJECT_HOME = Path(__file__).resolve().parents[1]
+
+
+def fleetwatch_home() -> Path:
+    return Path(os.environ.get("FLEETWATCH_HOME") or PROJECT_HOME)
+
+
+def app_bin(name: str) -> str:
+    """A program of the application's virtualenv (fleetwatch, spark-submit, python)."""
+    return str(fleetwatch_home() / ".venv" / "bin" / name)
+
+
+def _connection(conn_id: str):
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowRuntimeError
+
+    try:
+        return Connection.get(conn_id)
+    except AirflowRuntimeError:
+        return None  # not defined: the environment's FLEETWATCH_* settings apply
+
+
+def fleetwatch_env() -> dict[str, str]:
+    """FLEETWATCH_* variables from the Airflow connections that exist."""
+    env: dict[str, str] = {}
+    cassandra = _connection("fleetwatch_cassandra")
+    if cassandra is not None:
+        extra = cassandra.extra_dejson
+        if cassandra.host:
+            env["FLEETWATCH_CASSANDRA_HOSTS"] = cassandra.host
+        if cassandra.port:
+            env["FLEETWATCH_CASSANDRA_PORT"] = str(cassandra.port)
+        if cassandra.login:
+            env["FLEETWATCH_CASSANDRA_USERNAME"] = cassandra.login
+        if cassandra.password:
+            env["FLEETWATCH_CASSANDRA_PASSWORD"] = cassandra.password
+        for key in ("keyspace", "local_dc", "ssl"):
+            if key in extra:
+                env[f"FLEETWATCH_CASSANDRA_{key.upper()}"] = str(extra[key]).lower() \
+                    if isinstance(extra[key], bool) else str(extra[key])
+    database = _connection("fleetwatch_db")
+    if database is not None:
+        url = database.extra_dejson.get("url") or database.get_uri()
+        env["FLEETWATCH_DATABASE_URL"] = url
+    return env
+
+
+def feed_url() -> str | None:
+    feed = _connection("fleetwatch_feed")
+    return feed.extra_dejson.get("url") if feed is not None else os.environ.get(
+        "FLEETWATCH_FEED_URL")
+
+
+def run_fleetwatch(*args: str) -> str:
+    """Run `fleetwatch ARGS…`; its output goes to the task log; non-zero fails the task."""
+    command = [app_bin("fleetwatch"), *args]
+    log.info("running %s", " ".join(command))
+    result = subprocess.run(command, capture_output=True, text=True,
+                            env={**os.environ, **fleetwatch_env()})
+    for stream in (result.stdout, result.stderr):
+        for line in stream.splitlines():
+            log.info("%s", line)
+    if result.returncode != 0:
+        raise RuntimeError(f"fleetwatch {' '.join(args)} exited with {result.returncode}: "
+                           f"{result.stderr.strip()[-2000:]}")
+    return result.stdout
+
+
+def pull_feed() -> str:
+    """The ingest DAG's task: follow the feed from its cursor until no next page."""
+    url = feed_url()
+    if not url:
+        raise RuntimeError("no feed configured: define the Airflow connection fleetwatch_feed "
+                           "with extra {\"url\": …} or set FLEETWATCH_FEED_URL")
+    return run_fleetwatch("ingest", url)
+
+
+def day_ingested(day: date) -> bool:
+    """The sensor of the daily DAG: every feed has been pulled after `day` ended,
+    so the faults received on `day` are all in Cassandra. Without a feed
+    (faults arrive as files), there is nothing to wait for."""
+    if not feed_url():
+        log.info("no feed configured; faults arrive by files, nothing to wait for")
+        return True
+    day_end = datetime.combine(day + timedelta(days=1), time(), tzinfo=timezone.utc)
+    try:
+        run_fleetwatch("ingest-status", "--since", day_end.isoformat().replace("+00:00", "Z"))
+    except RuntimeError as error:
+        log.info("ingestion of %s not complete yet: %s", day, error)
+        return False
+    return True
+
+
+def check_run(day: date) -> str:
+    """The daily DAG's last task: the day's latest run in job_runs succeeded."""
+    return run_fleetwatch("runs", "--day", day.isoformat(), "--check")
+
+
+def spark_submit_arguments() -> dict:
+    """SparkSubmitOperator arguments known when the DAG is parsed (files only, no
+    connections): the daily job's entry, the application's Python, and the
+    connector from var/jars (offline) or else --packages."""
+    home = fleetwatch_home()
+    jars = sorted(str(path) for path in (home / "var" / "jars" / "spark").glob("*.jar"))
+    python = app_bin("python")
+    arguments = {
+        "application": str(home / "spark_app" / "daily_entry.py"),
+        "conf": {"spark.pyspark.python": python, "spark.pyspark.driver.python": python},
+    }
+    if jars:
+        arguments["jars"] = ",".join(jars)
+    else:
+        arguments["packages"] = "com.datastax.spark:spark-cassandra-connector_2.12:3.5.1"
+    return arguments
+
+
+def spark_env() -> dict[str, str]:
+    """spark-submit's environment, resolved when the task runs (a DAG macro)."""
+    python = app_bin("python")
+    return {
+        **fleetwatch_env(),
+        # SparkSubmitHook runs "spark-submit" from PATH: the application's (pyspark 3.5).
+        "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYSPARK_PYTHON": python,
+    }
+
+
+if __name__ == "__main__":  # a quick look at what the daily DAG submits
+    json.dump(spark_submit_arguments(), sys.stdout, indent=1)

@@ -75,6 +75,7 @@ lint: install  ## static checks
 
 bench: jars  ## benchmarks (see BENCHMARKS.md)
 	$(BIN)/python -m bench.evaluator
+	$(BIN)/python -m bench.stream  # needs the local Cassandra: make services-up
 
 clean: services-down  ## remove the venv and everything under var/
 	rm -rf $(VENV) $(AIRFLOW_VENV) var

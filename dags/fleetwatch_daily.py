@@ -1,5 +1,6 @@
 """Run the daily job for the data interval's day at 00:30 UTC (fleetwatch_daily)."""
 
+import os
 from datetime import datetime, timedelta, timezone
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
@@ -18,7 +19,8 @@ At 00:30 UTC, for the day that just ended (the data interval's day, `{{ ds }}`):
    `spark://…`, `yarn`);
 3. `check_run` — the day's latest run in `job_runs` succeeded.
 
-Catchup is on: backfills run the days in order, and every step is rerun-safe
+The first day is `FLEETWATCH_DAILY_START` (ISO date in the scheduler's
+environment, default 2026-01-01). Catchup is on: backfills run the days in order, and every step is rerun-safe
 (the job upserts violations and rebuilds missing pending generations), so
 retries and reruns are harmless.
 """
@@ -26,7 +28,8 @@ retries and reruns are harmless.
 with DAG(
     dag_id="fleetwatch_daily",
     schedule="30 0 * * *",
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime.fromisoformat(os.environ.get("FLEETWATCH_DAILY_START", "2026-01-01"))
+    .replace(tzinfo=timezone.utc),
     catchup=True,
     max_active_runs=1,  # days in order: each day's pending faults feed the next
     default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},

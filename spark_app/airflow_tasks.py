@@ -42,11 +42,11 @@ def app_bin(name: str) -> str:
 
 def _connection(conn_id: str):
     from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowRuntimeError
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return Connection.get(conn_id)
-    except AirflowRuntimeError:
+    except AirflowNotFoundException:
         return None  # not defined: the environment's FLEETWATCH_* settings apply
 
 

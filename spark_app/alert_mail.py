@@ -3,7 +3,7 @@ equipment, its model, the window's average and max, the window and the threshold
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -52,7 +52,7 @@ def compose(notice: Notice, sender: str, recipients: list[str],
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject(notice)
-    message["Date"] = format_datetime(now or datetime.now(timezone.utc))
+    message["Date"] = format_datetime(now or datetime.now(UTC))
     # The outbox id as Message-ID: a receiver can recognise a retried delivery.
     message["Message-ID"] = f"<{notice.message_id}@fleetwatch>"
     message["X-Fleetwatch-Equipment"] = notice.equipment_id
@@ -63,4 +63,4 @@ def compose(notice: Notice, sender: str, recipients: list[str],
 
 
 def _utc(instant: datetime) -> str:
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

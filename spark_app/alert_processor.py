@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from spark_app import alert_mail
 from spark_app.alert_store import AlertStateStore
@@ -39,7 +39,7 @@ class AlertProcessor:
     def __init__(self, states: AlertStateStore, outbox: CassandraOutbox,
                  thresholds: ThresholdSource, policy: AlertPolicy, mailer: SmtpMailer,
                  recipients: Recipients,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._states = states
         self._outbox = outbox
         self._thresholds = thresholds

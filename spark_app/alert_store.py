@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from spark_app.alerting import AlertState
 
@@ -51,7 +51,7 @@ def _state(row) -> AlertState:
     values = {column: getattr(row, column) for column in _COLUMNS}
     for column in _INSTANTS:
         if values[column] is not None:  # the driver returns naive UTC datetimes
-            values[column] = values[column].replace(tzinfo=timezone.utc)
+            values[column] = values[column].replace(tzinfo=UTC)
     values["alerting"] = bool(values["alerting"])
     values["notices"] = values["notices"] or 0
     return AlertState(**values)

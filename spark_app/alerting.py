@@ -20,10 +20,10 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     ALERT = "alert"
     REMINDER = "reminder"
     RECOVERY = "recovery"
@@ -147,6 +147,23 @@ def _notify(state: AlertState, kind: Kind, window: WindowStat, threshold_c: floa
         breach_started=breach_started if alerting else None,
         last_notified=window.window_end if alerting else None)
     return after, notice
+
+
+def decisive_windows(windows: Iterable[WindowStat], slide: timedelta) -> list[WindowStat]:
+    """The windows of a micro-batch that alerting decides on: per equipment, the
+    trailing window (the one ending within a slide after its newest reading in
+    the batch) and older ones. Newer windows cover only the last few minutes:
+    their average would be a noisy partial one. They are decided on in a later
+    batch, once the equipment's readings have moved past them.
+    (The newest reading lies in [newest window start, that start + slide).)"""
+    windows = list(windows)
+    newest_start: dict[str, datetime] = {}
+    for window in windows:
+        known = newest_start.get(window.equipment_id)
+        if known is None or window.window_start > known:
+            newest_start[window.equipment_id] = window.window_start
+    return [window for window in windows
+            if window.window_end <= newest_start[window.equipment_id] + slide]
 
 
 def evaluate(states: Mapping[str, AlertState], windows: Iterable[WindowStat],

@@ -15,7 +15,7 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Protocol
@@ -68,7 +68,7 @@ class Outbox(Protocol):
 
 
 def deliver_pending(outbox: Outbox, connect: Callable[[], smtplib.SMTP],
-                    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+                    now: Callable[[], datetime] = lambda: datetime.now(UTC)
                     ) -> DeliveryReport:
     """One delivery round over the pending messages, oldest first. A connection
     failure ends the round (everything left stays pending); a message the server
@@ -188,4 +188,4 @@ class CassandraOutbox:
 
 
 def _utc(instant: datetime | None) -> datetime | None:
-    return instant.replace(tzinfo=timezone.utc) if instant is not None else None
+    return instant.replace(tzinfo=UTC) if instant is not None else None

@@ -9,6 +9,7 @@ after checking that it still is our Cassandra.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -75,6 +76,22 @@ class LocalCassandra:
         return Status("cassandra", pid, answering and pid is not None, detail)
 
     # ---- start / stop ------------------------------------------------------
+    def node_yaml(self) -> Path:
+        """conf/cassandra/cassandra.yaml with this node as its only seed. Every node
+        this project starts is a cluster of its own: with a shared seed a second
+        node (another var folder, other ports) would join the first one's ring and
+        leave its tokens there when stopped, making the first answer Unavailable."""
+        storage_port = self.config.get("cassandra", "storage_port")
+        template = (CASSANDRA_CONF / "cassandra.yaml").read_text()
+        rendered, count = re.subn(r'- seeds: "[^"]*"', f'- seeds: "127.0.0.1:{storage_port}"',
+                                  template)
+        if count != 1:
+            raise ServiceError("conf/cassandra/cassandra.yaml must have exactly one seeds line")
+        path = self.root / "conf" / "cassandra.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rendered)
+        return path
+
     def command(self) -> list[str]:
         jar_dir = jars.ensure_bundle(self.config, "cassandra")
         jamm = next(jar_dir.glob("jamm-*.jar"), None)
@@ -87,7 +104,7 @@ class LocalCassandra:
         return [
             _java(), *flags, f"-Xms{heap}", f"-Xmx{heap}",
             f"-javaagent:{jamm}",
-            f"-Dcassandra.config=file://{CASSANDRA_CONF / 'cassandra.yaml'}",
+            f"-Dcassandra.config=file://{self.node_yaml()}",
             f"-Dlogback.configurationFile=file://{CASSANDRA_CONF / 'logback.xml'}",
             f"-Dcassandra.storagedir={self.root}",
             f"-Dcassandra.logdir={self.log_dir}",

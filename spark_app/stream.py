@@ -6,7 +6,7 @@ readings, and the alerting on the driver.
   micro-batch that changes it, so a breach is seen within one trigger instead
   of after the window closes plus the watermark). foreachBatch upserts the
   windows into Cassandra and runs the alerting over the batch's decisive
-  windows (spark_app.temperature_windows.decisive_windows).
+  windows (spark_app.alerting.decisive_windows).
 - `rejected_readings`: parse -> rejected lines -> Cassandra, with the reason.
 
 Both checkpoint under stream.checkpoint_dir; alert state and the outbox live
@@ -17,15 +17,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_app.alert_processor import AlertProcessor, BatchAlerts, Recipients
 from spark_app.alert_store import AlertStateStore
+from spark_app.alerting import decisive_windows
 from spark_app.config import Config
 from spark_app.mail_outbox import CassandraOutbox, DeliveryReport
 from spark_app.mailer import SmtpMailer
@@ -34,8 +37,7 @@ from spark_app.rejected_readings import write_rejected
 from spark_app.stream_metrics import OBSERVED, ProgressRecorder, StreamMetricsStore
 from spark_app.stream_settings import StreamSettings
 from spark_app.stream_sources import read_lines
-from spark_app.temperature_windows import (collect_window_stats, decisive_windows,
-                                           windowed_averages, write_windows)
+from spark_app.temperature_windows import collect_window_stats, windowed_averages, write_windows
 from spark_app.thresholds import ThresholdSource
 
 WINDOWS_QUERY = "temperature_windows"
@@ -58,7 +60,7 @@ class StreamReport:
     metrics_errors: int = 0
 
     def add_alerts(self, alerts: BatchAlerts) -> None:
-        self.windows_evaluated += alerts.windows
+        self.windows_evaluated += alerts.windows - alerts.stale_windows
         self.stale_windows += alerts.stale_windows
         self.notices.update(notice.kind.value for notice in alerts.notices)
         self.add_delivery(alerts.delivery)
@@ -128,17 +130,22 @@ class TemperatureStream:
         batch.persist()  # written, then read again: the stateful plan must run once
         try:
             write_windows(batch, self.config, self.settings.windows_ttl_s)
-            windows = collect_window_stats(
-                decisive_windows(batch, self.settings.window_s, self.settings.slide_s))
+            windows = collect_window_stats(batch)
         finally:
             batch.unpersist()
-        alerts = self.alerts.process(windows)
+        alerts = self.alerts.process(
+            decisive_windows(windows, timedelta(seconds=self.settings.slide_s)))
         with self._lock:
             self.report.add_alerts(alerts)
 
     def _on_rejects(self, batch: DataFrame, batch_id: int) -> None:
         self.spark.sparkContext.setJobDescription(f"{REJECTS_QUERY} batch {batch_id}")
-        write_rejected(batch, self.config)
+        batch.persist()  # most batches reject nothing: one look, and the lines are read once
+        try:
+            if not batch.isEmpty():
+                write_rejected(batch, self.config)
+        finally:
+            batch.unpersist()
 
     def _metrics_failed(self, error: Exception) -> None:
         log.error("could not record a batch's metrics: %s", error)
@@ -160,7 +167,7 @@ class TemperatureStream:
                 _await_any(queries, stop)
         finally:
             for query in queries:
-                query.stop()
+                _stop_between_batches(query)
             self._flush_listener()
             self.spark.streams.removeListener(self.recorder)
         if available_now:
@@ -186,6 +193,15 @@ def _await_any(queries: list, stop: threading.Event | None) -> None:
         for query in queries:
             if query.awaitTermination(0.5):
                 return
+
+
+def _stop_between_batches(query, patience_s: float = 30.0) -> None:
+    """Stops the query, after its running micro-batch if any (a batch cut short
+    is harmless: the checkpoint replays it, but it spills errors into the log)."""
+    deadline = time.monotonic() + patience_s
+    while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    query.stop()
 
 
 @contextmanager

@@ -39,6 +39,8 @@ def run(config: Config, available_now: bool, stop: threading.Event | None = None
     own_spark = spark is None
     if own_spark:
         spark = build_spark_session(config, app_name="fleetwatch-stream")
+    if stop is not None:
+        _stop_on_signals(stop)
     cluster = cluster_from_config(config)
     try:
         session = cluster.connect(config.get("cassandra", "keyspace"))
@@ -50,6 +52,15 @@ def run(config: Config, available_now: bool, stop: threading.Event | None = None
             spark.stop()
 
 
+def _stop_on_signals(stop: threading.Event) -> None:
+    """Ctrl-C and SIGTERM (a supervisor, spark-submit's kill) end the run cleanly:
+    the queries stop between micro-batches. Installed after the SparkContext,
+    whose own Ctrl-C handler would cancel every running job mid-batch."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+
+
 def describe(report) -> str:
     windows = report.metrics.get("temperature_windows", {})
     lines = [
@@ -57,7 +68,8 @@ def describe(report) -> str:
         f"{windows.get('readings_rejected', 0)} rejected (kept in rejected_readings), "
         f"{windows.get('rows_dropped_by_watermark', 0)} window rows dropped as too late",
         f"windows: {report.windows_evaluated} evaluated for alerts, {report.stale_windows} "
-        f"stale skipped, in {windows.get('batches', 0)} batches",
+        "skipped as older than an equipment's last evaluated window, in "
+        f"{windows.get('batches', 0)} batches",
         "notices: " + (", ".join(f"{count} {kind}" for kind, count in
                                  sorted(report.notices.items())) or "none"),
         f"e-mail: {report.emails_sent} sent, {report.emails_pending} pending in the outbox"
@@ -73,13 +85,9 @@ def run_from_args(args) -> int:
 
     config = with_stream_source(load_config(args.config), args.source)
     stop = threading.Event()
-    # SIGTERM (a supervisor, spark-submit's kill) stops as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        report = run(config, args.available_now, stop)
-    except KeyboardInterrupt:
+    report = run(config, args.available_now, stop)
+    if stop.is_set():
         print("fleetwatch: stream stopped", file=sys.stderr)
-        return 0
     print(describe(report))
     return 0
 

@@ -13,7 +13,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from pyspark.sql.streaming.listener import StreamingQueryListener
 
@@ -58,7 +58,7 @@ def batch_metrics(progress: dict) -> BatchMetrics:
 
 def _instant(text: str) -> datetime:
     # Spark writes "2024-05-01T10:00:00.000Z"
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 _COLUMNS = [f.name for f in fields(BatchMetrics)]

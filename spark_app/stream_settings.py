@@ -37,7 +37,6 @@ class StreamSettings:
     slide: str
     watermark: str
     trigger: str
-    window_s: int
     slide_s: int
     state_partitions: int
     windows_ttl_s: int
@@ -76,7 +75,7 @@ class StreamSettings:
             max_offsets_per_trigger=get("max_offsets_per_trigger"),
             window=get("window"), slide=get("slide"), watermark=get("watermark"),
             trigger=get("trigger"),
-            window_s=window_s, slide_s=slide_s,
+            slide_s=slide_s,
             state_partitions=get("state_partitions"),
             windows_ttl_s=get("windows_ttl_s"),
             default_threshold_c=get("default_threshold_c"),

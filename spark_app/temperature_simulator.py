@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 MODELS = ("EX200", "HD785", "WA600", "D375A")
@@ -116,6 +116,6 @@ def write_files(fleet: Fleet, directory: Path, start: datetime, duration_s: floa
 
 
 def wait_for_wall_clock(instant: datetime) -> None:
-    delay = (instant - datetime.now(timezone.utc)).total_seconds()
+    delay = (instant - datetime.now(UTC)).total_seconds()
     if delay > 0:
         time.sleep(delay)

@@ -1,11 +1,11 @@
-"""Event-time sliding windows of readings per equipment, and which of a
-micro-batch's windows the alerting decides on."""
+"""Event-time sliding windows of readings per equipment: computed, stored in
+Cassandra, brought to the driver for the alerting."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from spark_app.alerting import WindowStat
@@ -33,19 +33,6 @@ def windowed_averages(readings: DataFrame, window: str, slide: str,
                     "readings"))
 
 
-def decisive_windows(batch: DataFrame, window_s: int, slide_s: int) -> DataFrame:
-    """The windows of a micro-batch that alerting evaluates: per equipment, the
-    trailing window (the one ending within a slide after its newest reading) and
-    older ones. Newer windows than that cover only the last few minutes, so their
-    average would be a noisy partial one; they are decided on later, once the
-    equipment's readings have moved past them.
-    The newest reading of an equipment lies in [max start, max start + slide)."""
-    newest_start = F.max("window_start").over(Window.partitionBy("equipment_id"))
-    cutoff = F.col("newest_start") - F.expr(f"INTERVAL {window_s - slide_s} SECONDS")
-    return (batch.withColumn("newest_start", newest_start)
-            .where(F.col("window_start") <= cutoff).drop("newest_start"))
-
-
 def write_windows(batch: DataFrame, config: Config, ttl_s: int) -> None:
     """Upsert by (equipment, window): a replayed batch overwrites the same rows."""
     (batch.write.format(CASSANDRA_FORMAT)
@@ -65,7 +52,7 @@ def collect_window_stats(windows: DataFrame) -> list[WindowStat]:
                        row.model, row.avg_c, row.max_c, row.readings) for row in rows]
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _instant(micros: int) -> datetime:

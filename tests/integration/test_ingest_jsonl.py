@@ -9,7 +9,14 @@ import pytest
 
 from spark_app.ingest import ingest
 from spark_app.simulator import FleetSpec, simulate_faults, write_jsonl
-from tests.support.ingest import days_of, expected_keys, fault_keys, ingest_config, rejections
+from tests.support.ingest import (
+    clear_days,
+    days_of,
+    expected_keys,
+    fault_keys,
+    ingest_config,
+    rejections,
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +37,7 @@ def record(n: int, day: date, **changes) -> str:
 def test_good_lines_are_stored_once_and_ingesting_again_adds_nothing(cassandra, quick,
                                                                       tmp_path):
     day = date(2003, 3, 3)
+    clear_days(cassandra, quick, [day])
     path = tmp_path / "good.jsonl"
     path.write_text("".join(record(n, day) + "\n" for n in range(500)))
 
@@ -47,6 +55,7 @@ def test_good_lines_are_stored_once_and_ingesting_again_adds_nothing(cassandra, 
 def test_bad_lines_are_rejected_with_their_reasons_and_the_rest_ingested(cassandra, quick,
                                                                           tmp_path):
     day = date(2003, 4, 4)
+    clear_days(cassandra, quick, [day])
     lines = [
         record(0, day),
         '{"serial_number": "JAP00001", "model": "JAP", "kind": ',  # 2: malformed JSON
@@ -104,6 +113,8 @@ def test_a_folder_of_simulated_files_is_ingested_whole(cassandra, quick, tmp_pat
         written = write_jsonl(faults, folder / f"part-{seed}.jsonl", 0.03, seed)
         simulated.append((faults, written))
     (folder / "README.txt").write_text("not telemetry")
+    days = sorted(set().union(*(days_of(faults) for faults, _ in simulated)))
+    clear_days(cassandra, quick, days)
 
     summary = ingest(quick, [str(folder)])
     assert summary.exit_code == 0, summary.text()
@@ -111,5 +122,4 @@ def test_a_folder_of_simulated_files_is_ingested_whole(cassandra, quick, tmp_pat
     assert summary.rejected == sum(written.lines - written.good for _, written in simulated)
     expected = set().union(*(expected_keys(faults, ~written.malformed)
                              for faults, written in simulated))
-    days = sorted(set().union(*(days_of(faults) for faults, _ in simulated)))
     assert fault_keys(cassandra, quick, days) == expected

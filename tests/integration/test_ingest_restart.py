@@ -13,7 +13,7 @@ from spark_app.cassandra_session import apply_schema, cassandra_session
 from spark_app.config import load_config
 from spark_app.simulator import FleetSpec, simulate_faults, write_jsonl
 from tests.support.ingest import days_of, expected_keys, fault_keys
-from tests.support.isolated_cassandra import isolated_cassandra
+from tests.support.second_cassandra import second_cassandra
 
 
 @pytest.mark.slow
@@ -22,7 +22,7 @@ def test_a_cassandra_restart_mid_ingest_loses_and_doubles_nothing(cassandra, con
                                        faults_per_day=10_000), seed=31)
     written = write_jsonl(faults, tmp_path / "faults.jsonl", 0.01, seed=31)
 
-    with isolated_cassandra(tmp_path, config) as (node, environ):
+    with second_cassandra(tmp_path, config) as (node, environ):
         node_config = load_config(environ=environ)
         with cassandra_session(node_config) as session:
             apply_schema(node_config, session)

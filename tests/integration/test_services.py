@@ -1,12 +1,13 @@
 """`fleetwatch services` and `fleetwatch db init` through the real command line."""
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.second_cassandra import second_node_environ
 
 FLEETWATCH = [sys.executable, "-m", "spark_app.cli"]
 
@@ -19,23 +20,11 @@ def run(*args, env=None, check=True):
     return result
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_second_node_starts_once_and_stop_ends_exactly_that_process(tmp_path, cassandra, config):
     """A node in its own var folder and ports: start twice keeps one process,
     stop ends it, and the suite's own node keeps answering."""
-    env = {"FLEETWATCH_PATHS_VAR_DIR": str(tmp_path / "var"),
-           "FLEETWATCH_CASSANDRA_PORT": str(_free_port()),
-           "FLEETWATCH_CASSANDRA_STORAGE_PORT": str(_free_port()),
-           "FLEETWATCH_CASSANDRA_HEAP": "512M"}
-    # the jars are shared: point the new var folder at the fetched ones
-    (tmp_path / "var").mkdir()
-    os.symlink(config.var_dir / "jars", tmp_path / "var" / "jars")
+    env = second_node_environ(tmp_path, config)
     pid_file = tmp_path / "var" / "run" / "cassandra.pid"
     try:
         run("services", "start", env=env)
@@ -51,6 +40,8 @@ def test_second_node_starts_once_and_stop_ends_exactly_that_process(tmp_path, ca
     assert not pid_file.exists()
     assert run("services", "status", env=env, check=False).returncode == 1
     assert cassandra.execute("SELECT release_version FROM system.local").one()
+    # it never joined the suite's node: no peer left behind
+    assert list(cassandra.execute("SELECT peer FROM system.peers_v2")) == []
 
 
 def test_db_init_twice_changes_nothing(tmp_path, cassandra, config):

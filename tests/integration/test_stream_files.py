@@ -2,7 +2,7 @@
 Spark windows -> Cassandra -> alert e-mail received by the loopback SMTP server.
 Every run is an available-now run of the real queries on the suite's Spark."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert
@@ -10,9 +10,18 @@ from sqlalchemy import insert
 from schemas.relational import TemperatureThreshold
 from spark_app import stream_entry
 from spark_app.relational import engine_from_config
-from tests.support.stream import (STREAM_TABLES, T0, body_value, degrees, drop_file,
-                                  emails_about, new_sink, reading_lines, stream_config,
-                                  unique_id)
+from tests.support.stream import (
+    STREAM_TABLES,
+    T0,
+    body_value,
+    degrees,
+    drop_file,
+    emails_about,
+    new_sink,
+    reading_lines,
+    stream_config,
+    unique_id,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +37,7 @@ def run_stream(spark, config):
 
 
 def utc(instant):
-    return instant.replace(tzinfo=timezone.utc)
+    return instant.replace(tzinfo=UTC)
 
 
 def test_breach_alert_survives_a_restart_and_recovers_once(spark, cassandra, tmp_path):
@@ -159,7 +168,7 @@ def test_malformed_and_late_readings_are_counted_and_kept_aside(spark, cassandra
     assert starts and min(starts) >= T0 - timedelta(minutes=9)
     assert report.notices == {}
 
-    day = datetime.fromtimestamp(second.stat().st_mtime, tz=timezone.utc).date()
+    day = datetime.fromtimestamp(second.stat().st_mtime, tz=UTC).date()
     kept = cassandra.execute(
         cassandra.prepare("SELECT source, record_key, reason, payload FROM rejected_readings "
                           "WHERE day = ? AND source = ?"), (day, f"file:{second}"))

@@ -6,13 +6,22 @@ kept aside, late readings counted."""
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.support.kafka import kafka_broker
-from tests.support.stream import (STREAM_TABLES, body_value, degrees, emails_about, new_sink,
-                                  reading_lines, stream_config, stream_environment, unique_id)
+from tests.support.stream import (
+    STREAM_TABLES,
+    body_value,
+    degrees,
+    emails_about,
+    new_sink,
+    reading_lines,
+    stream_config,
+    stream_environment,
+    unique_id,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +46,7 @@ def run_stream_cli(environment) -> dict[str, int]:
     numbers = re.search(r"readings: (\d+) accepted, (\d+) rejected .*, (\d+) window rows dropped",
                         result.stdout)
     assert numbers, result.stdout
-    return dict(zip(("accepted", "rejected", "late"), map(int, numbers.groups())))
+    return dict(zip(("accepted", "rejected", "late"), map(int, numbers.groups()), strict=True))
 
 
 def test_kafka_source_alerts_recovers_once_and_keeps_bad_readings(broker, cassandra, tmp_path):
@@ -62,7 +71,7 @@ def test_kafka_source_alerts_recovers_once_and_keeps_bad_readings(broker, cassan
         assert degrees(body_value(alerts[0], "Average")) > 110.0
         assert degrees(body_value(alerts[0], "Threshold")) == 110.0
 
-        today = datetime.now(timezone.utc).date()  # the records' Kafka timestamps
+        today = datetime.now(UTC).date()  # the records' Kafka timestamps
         kept = cassandra.execute(
             cassandra.prepare("SELECT source, record_key, reason, payload FROM rejected_readings "
                               "WHERE day IN ?"), ([today - timedelta(days=1), today],))

@@ -63,3 +63,11 @@ def cursor_of(cassandra, feed: str) -> str | None:
     row = cassandra.execute(
         cassandra.prepare("SELECT next_url FROM feed_cursor WHERE feed = ?"), (feed,)).one()
     return row.next_url if row else None
+
+
+def clear_days(cassandra, config, days) -> None:
+    """Delete the faults of those received days (left by an earlier run of the test)."""
+    delete = cassandra.prepare("DELETE FROM faults WHERE day = ? AND shard IN ?")
+    shards = list(range(config.get("cassandra", "shards")))
+    for day in days:
+        cassandra.execute(delete, (day, shards))

@@ -8,7 +8,7 @@ import os
 import re
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from spark_app.config import Config, load_config
 from spark_app.mail_sink import MailSink
 from tests.support.kafka import free_port
 
-T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 STREAM_TABLES = ("temperature_alerts", "mail_outbox", "mail_pending")
 
 

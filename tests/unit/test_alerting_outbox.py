@@ -3,15 +3,15 @@ SMTP server: nothing is dropped, nothing is sent twice, order is kept."""
 
 import smtplib
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 import pytest
 
 from spark_app.mail_outbox import PendingMail, StoredMail, deliver_pending
 
-T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
-NOW = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 class MemoryOutbox:

@@ -1,0 +1,96 @@
+"""The stream's DataFrame -> DataFrame steps on small frames (batch, real Spark)."""
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from spark_app import readings as r
+from spark_app.readings import ReadingRules, parse_readings
+from spark_app.rejected_readings import with_record_keys
+from spark_app.temperature_windows import collect_window_stats, windowed_averages
+
+ARRIVED = datetime(2024, 5, 1, 12, 0)
+LINE_SCHEMA = "value string, source string, position string, received_at timestamp"
+
+
+def parse(spark, *lines):
+    frame = spark.createDataFrame([(line, "f.jsonl", None, ARRIVED) for line in lines],
+                                  LINE_SCHEMA)
+    return parse_readings(frame, ReadingRules()).collect()
+
+
+@pytest.mark.parametrize("line, reason", [
+    ('{"equipment_id": "A", "ts": "2024-05-01T10:00:00Z", "temperature_c": 73.4}', None),
+    ('{"equipment_id": "A", "ts": "2024-05-01T10:00:00Z", "temperature_c": "73.4"}', None),
+    ("A,2024-05-01T10:00:00Z,73.4,EX200", None),
+    (" A , 2024-05-01 10:00:00 , -59.9 ", None),
+    ("{bad", r.NOT_JSON),
+    ("[1, 2]", r.CSV_FIELDS),
+    ('{"ts": "2024-05-01T10:00:00Z", "temperature_c": 1}', r.NO_EQUIPMENT),
+    (",2024-05-01T10:00:00Z,1", r.NO_EQUIPMENT),
+    ('{"equipment_id": "A", "temperature_c": 1}', r.BAD_TS),
+    ("A,10 o'clock,1", r.BAD_TS),
+    ('{"equipment_id": "A", "ts": "2024-05-01T10:00:00Z"}', r.NOT_A_NUMBER),
+    ("A,2024-05-01T10:00:00Z,warm", r.NOT_A_NUMBER),
+    ('{"equipment_id": "A", "ts": "2024-05-01T10:00:00Z", "temperature_c": {"v": 1}}',
+     r.NOT_A_NUMBER),
+    ("A,2024-05-01T10:00:00Z,400.1", r.IMPOSSIBLE),
+    ("A,2024-05-01T10:00:00Z,NaN", r.IMPOSSIBLE),
+    ("A,2024-05-01T10:00:00Z,-Infinity", r.IMPOSSIBLE),
+    ("A,2024-05-01T12:05:01Z,20", r.FROM_THE_FUTURE),
+    ("A,2024-05-01T10:00:00Z,20,EX200,extra", r.CSV_FIELDS),
+])
+def test_each_line_is_a_reading_or_has_a_reason(spark, line, reason):
+    [row] = parse(spark, line)
+    assert row.reject_reason == reason
+    assert row.payload == line
+    if reason is None:
+        assert row.equipment_id == "A" and row.temperature_c is not None
+        assert row.ts == datetime(2024, 5, 1, 10, 0)
+
+
+def test_headers_and_blank_lines_are_not_readings(spark):
+    rows = parse(spark, "equipment_id,ts,temperature_c,model", "", "   ",
+                 "A,2024-05-01T10:00:00Z,20")
+    assert [(row.equipment_id, row.reject_reason) for row in rows] == [("A", None)]
+
+
+def test_model_is_optional(spark):
+    rows = parse(spark, "A,2024-05-01T10:00:00Z,20,", "A,2024-05-01T10:00:00Z,20,EX200")
+    assert [row.model for row in rows] == [None, "EX200"]
+
+
+def test_sliding_windows_average_max_and_count_per_equipment(spark):
+    t0 = datetime(2024, 5, 1, 10, 0)
+    readings = spark.createDataFrame(
+        [("A", t0 + timedelta(minutes=m), float(t), "EX200")
+         for m, t in [(0, 60), (5, 90), (9, 120), (12, 30)]]
+        + [("B", t0, 40.0, None)],
+        "equipment_id string, ts timestamp, temperature_c double, model string")
+    windows = windowed_averages(readings, "10 minutes", "5 minutes", "2 minutes")
+    got = {(w.equipment_id, w.window_start.strftime("%H:%M")): (w.avg_c, w.max_c, w.readings,
+                                                                 w.model)
+           for w in collect_window_stats(windows)}
+    assert got == {
+        ("A", "09:55"): (60.0, 60.0, 1, "EX200"),
+        ("A", "10:00"): (90.0, 120.0, 3, "EX200"),
+        ("A", "10:05"): (80.0, 120.0, 3, "EX200"),
+        ("A", "10:10"): (30.0, 30.0, 1, "EX200"),
+        ("B", "09:55"): (40.0, 40.0, 1, None),
+        ("B", "10:00"): (40.0, 40.0, 1, None),
+    }
+
+
+def test_rejected_lines_get_keys_that_a_replay_reproduces(spark):
+    rejected = spark.createDataFrame(
+        [("file:/r/a.jsonl", None, ARRIVED, "why", "{bad"),
+         ("file:/r/a.jsonl", None, ARRIVED, "why", "{bad"),
+         ("file:/r/b.jsonl", None, ARRIVED, "why", "{bad"),
+         ("topic/1", "17:0", ARRIVED, "why", "{bad")],
+        "source string, position string, received_at timestamp, reason string, payload string")
+    keys = sorted((row.source, row.record_key) for row in with_record_keys(rejected).collect())
+    prefix = keys[0][1].split("#")[0]
+    assert keys == [("file:/r/a.jsonl", f"{prefix}#1"), ("file:/r/a.jsonl", f"{prefix}#2"),
+                    ("file:/r/b.jsonl", f"{prefix}#1"), ("topic/1", "17:0")]
+    again = sorted((row.source, row.record_key) for row in with_record_keys(rejected).collect())
+    assert again == keys

@@ -1,0 +1,46 @@
+"""A second local Cassandra node, for tests that stop and restart one: its
+own var folder and free ports (LocalCassandra makes every node seed itself,
+so it never joins the suite's node)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import contextmanager
+from pathlib import Path
+
+from spark_app.config import Config, load_config
+from spark_app.services import LocalCassandra
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def second_node_environ(tmp_path: Path, suite_config: Config) -> dict[str, str]:
+    """FLEETWATCH_* settings naming a node in tmp_path/var (sharing the fetched jars)."""
+    var = tmp_path / "var"
+    var.mkdir(exist_ok=True)
+    if not (var / "jars").exists():
+        os.symlink(suite_config.var_dir / "jars", var / "jars")
+    return {**os.environ,
+            "FLEETWATCH_PATHS_VAR_DIR": str(var),
+            "FLEETWATCH_CASSANDRA_PORT": str(free_port()),
+            "FLEETWATCH_CASSANDRA_STORAGE_PORT": str(free_port()),
+            # `fleetwatch services start` starts the loopback mail sink too
+            "FLEETWATCH_SMTP_PORT": str(free_port()),
+            "FLEETWATCH_CASSANDRA_HEAP": "512M"}
+
+
+@contextmanager
+def second_cassandra(tmp_path: Path, suite_config: Config):
+    """(node, environment naming it); the node is stopped at the end, whatever happened."""
+    environ = second_node_environ(tmp_path, suite_config)
+    node = LocalCassandra(load_config(environ=environ))
+    try:
+        node.start(echo=lambda *_: None)
+        yield node, environ
+    finally:
+        node.stop(echo=lambda *_: None)

@@ -79,20 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulations = simulate.add_subparsers(dest="simulate_command", required=True, metavar="WHAT")
     temperatures = simulations.add_parser(
         "temperatures", help="temperature readings as JSON-lines files (same seed, same data)")
-    temperatures.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
-    temperatures.add_argument("--equipment", type=int, default=10, metavar="N")
-    temperatures.add_argument("--rate", type=float, default=1.0, metavar="R",
-                              help="readings per second from each equipment (default 1)")
-    temperatures.add_argument("--hot", action="append", default=[], metavar="ID",
-                              help="an equipment running hot, ~150 °C (repeatable), e.g. EQ-0003")
-    temperatures.add_argument("--duration", type=float, metavar="S",
-                              help="seconds of readings (default: until interrupted)")
-    temperatures.add_argument("--seed", type=int, default=0, metavar="S")
-    temperatures.add_argument("--start", type=_iso_instant, metavar="ISO",
-                              help="event time of the first reading; writes everything at once "
-                                   "(default: now, one file as each interval passes)")
-    temperatures.add_argument("--file-seconds", type=float, default=10.0, metavar="S",
-                              help="event time covered by each file (default 10)")
+    from spark_app.temperature_simulator import add_arguments as add_temperature_arguments
+    add_temperature_arguments(temperatures)
     temperatures.set_defaults(handler=_simulate_temperatures)
     from spark_app import ingest_cli
     simulated_faults = simulations.add_parser(
@@ -310,37 +298,10 @@ def _stream(args) -> int:
     return run_from_args(args)
 
 
-def _iso_instant(text: str):
-    from datetime import datetime, timezone
-
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
-    return instant.replace(tzinfo=instant.tzinfo or timezone.utc)
-
-
 def _simulate_temperatures(args) -> int:
-    from datetime import datetime, timezone
-    from pathlib import Path
+    from spark_app.temperature_simulator import run_from_args
 
-    from spark_app import temperature_simulator as simulator
-
-    if args.start is not None and args.duration is None:
-        print("fleetwatch: --start needs --duration", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        fleet = simulator.Fleet(args.equipment, args.rate, frozenset(args.hot), args.seed)
-    except ValueError as error:
-        print(f"fleetwatch: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    live = args.start is None
-    start = datetime.now(timezone.utc).replace(microsecond=0) if live else args.start
-    duration = args.duration if args.duration is not None else float("inf")
-    files = simulator.write_files(fleet, Path(args.out), start, duration, args.file_seconds,
-                                  simulator.wait_for_wall_clock if live else None)
-    print(f"wrote {len(files)} file(s) to {args.out}")
-    return EXIT_OK
+    return run_from_args(args)
 
 
 def _ingest(args) -> int:

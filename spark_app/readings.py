@@ -51,7 +51,7 @@ def parse_readings(lines: DataFrame, rules: ReadingRules) -> DataFrame:
     payload (the line), source, position, received_at."""
     line = F.trim(F.col("value"))
     kept = lines.where((line != "") & ~line.startswith("equipment_id,"))
-    is_json = F.trim(F.col("value")).startswith("{")
+    is_json = line.startswith("{")
     parsed = kept.select(
         F.col("value").alias("payload"), "source", "position", "received_at",
         is_json.alias("is_json"),

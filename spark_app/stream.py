@@ -89,15 +89,12 @@ class TemperatureStream:
         self.recorder = ProgressRecorder(StreamMetricsStore(session), self._metrics_failed)
 
     # ---- the queries ---------------------------------------------------------
-    def parsed_readings(self) -> DataFrame:
-        return parse_readings(read_lines(self.spark, self.settings),
-                              ReadingRules.from_config(self.config))
-
     def start(self, available_now: bool) -> list:
         settings = self.settings
         trigger = {"availableNow": True} if available_now else {"processingTime": settings.trigger}
         checkpoints = settings.checkpoint_dir
-        parsed = self.parsed_readings()
+        parsed = parse_readings(read_lines(self.spark, settings),
+                                ReadingRules.from_config(self.config))
         counted = parsed.observe(
             OBSERVED, F.count(F.lit(1)).alias("lines"),
             F.count(F.when(F.col("reject_reason").isNull(), 1)).alias("valid"),
@@ -170,14 +167,16 @@ class TemperatureStream:
                 _stop_between_batches(query)
             self._flush_listener()
             self.spark.streams.removeListener(self.recorder)
-        if available_now:
-            self.report.add_delivery(self.alerts.deliver())
+        self.report.add_delivery(self.alerts.deliver())  # what the last batch could not send
         self.report.metrics = self.recorder.totals
         return self.report
 
     def _flush_listener(self) -> None:
         # Progress events reach the listener asynchronously: wait for the last ones.
-        self.spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty(LISTENER_FLUSH_MS)
+        try:
+            self.spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty(LISTENER_FLUSH_MS)
+        except Exception as error:  # noqa: BLE001 - must not hide why the run ended
+            log.warning("the last batches' metrics may be missing: %s", error)
 
 
 def _await_all(queries: list, stop: threading.Event | None) -> None:

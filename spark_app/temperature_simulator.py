@@ -4,13 +4,18 @@ per reading. Normal engines run about 40-90 °C, hot ones about 150 °C.
 The same seed gives the same readings.
 
 Written as JSON-lines files, each covering `file_seconds` of event time, under
-a dot-name and then renamed: a stream never reads half a file.
+a dot-name and then renamed: a stream never reads half a file. By default all
+at once, the last reading stamped now; `--live` writes each file as its
+interval passes; `--start` fixes the instants, so the files are the same
+byte for byte.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -109,7 +114,8 @@ def write_files(fleet: Fleet, directory: Path, start: datetime, duration_s: floa
             pending = next(readings)
         if wait_until is not None:
             wait_until(chunk_end)
-        name = f"readings-{chunk_start:%Y%m%dT%H%M%S}.{chunk_start.microsecond // 1000:03d}Z.jsonl"
+        name = (f"readings-{chunk_start:%Y%m%dT%H%M%S}.{chunk_start.microsecond // 1000:03d}Z"
+                f"-seed{fleet.seed}.jsonl")
         written.append(write_file(directory, name, chunk))
         chunk_start = chunk_end
     return written
@@ -119,3 +125,50 @@ def wait_for_wall_clock(instant: datetime) -> None:
     delay = (instant - datetime.now(UTC)).total_seconds()
     if delay > 0:
         time.sleep(delay)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
+                        help="folder to write into")
+    parser.add_argument("--equipment", type=int, default=10, metavar="N")
+    parser.add_argument("--rate", type=float, default=1.0, metavar="R",
+                        help="readings per second from each equipment (default 1)")
+    parser.add_argument("--hot", action="append", default=[], metavar="ID",
+                        help="an equipment running hot, ~150 °C (repeatable), e.g. EQ-0003")
+    parser.add_argument("--duration", type=float, default=600.0, metavar="S",
+                        help="seconds of readings (default 600; with --live, 0 runs until "
+                             "interrupted)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--start", type=_instant, metavar="ISO",
+                      help="event time of the first reading (default: the last one is now)")
+    when.add_argument("--live", action="store_true",
+                      help="from now on, each file written as its interval passes")
+    parser.add_argument("--file-seconds", type=float, default=60.0, metavar="S",
+                        help="event time covered by each file (default 60)")
+
+
+def run_from_args(args) -> int:
+    try:
+        fleet = Fleet(args.equipment, args.rate, frozenset(args.hot), args.seed)
+    except ValueError as error:
+        print(f"fleetwatch: {error}", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC).replace(microsecond=0)
+    duration = float("inf") if args.live and args.duration == 0 else args.duration
+    if args.live:
+        start = now
+    else:
+        start = args.start or now - timedelta(seconds=duration)
+    files = write_files(fleet, args.out, start, duration, args.file_seconds,
+                        wait_for_wall_clock if args.live else None)
+    print(f"wrote {len(files)} file(s) to {args.out}")
+    return 0
+
+
+def _instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)

@@ -3,13 +3,17 @@ every stream.thresholds_refresh_s so an edit takes effect without a restart."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.relational import TemperatureThreshold
 from spark_app.alerting import Thresholds
+
+log = logging.getLogger("fleetwatch.stream")
 
 
 def load_thresholds(engine: Engine, default_c: float) -> Thresholds:
@@ -37,8 +41,16 @@ class ThresholdSource:
         self._thresholds: Thresholds | None = None
 
     def current(self) -> Thresholds:
+        """The thresholds, reread when due. If the database cannot be read then,
+        the last ones stay in force (a database hiccup must not stop the watch);
+        only the very first read has no fallback."""
         now = self._clock()
         if self._loaded_at is None or now - self._loaded_at >= self._refresh_s:
-            self._thresholds = load_thresholds(self._engine, self._default_c)
+            try:
+                self._thresholds = load_thresholds(self._engine, self._default_c)
+            except SQLAlchemyError as error:
+                if self._thresholds is None:
+                    raise
+                log.warning("keeping the last thresholds, the database failed: %s", error)
             self._loaded_at = now
         return self._thresholds

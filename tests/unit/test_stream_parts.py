@@ -123,3 +123,38 @@ def test_the_alert_email_names_what_happened():
                      "Window:      2024-05-01 10:00:00 UTC – 2024-05-01 10:10:00 UTC"):
         assert expected in text
     assert notice.kind is Kind.ALERT
+
+
+def test_simulate_temperatures_writes_everything_at_once_ending_now(tmp_path: Path):
+    from spark_app.cli import main
+
+    assert main(["simulate", "temperatures", "--out", str(tmp_path), "--equipment", "2",
+                 "--duration", "120", "--seed", "3", "--hot", "EQ-0001"]) == 0
+    lines = [json.loads(line) for path in sorted(tmp_path.glob("*.jsonl"))
+             for line in path.read_text().splitlines()]
+    assert len(lines) == 2 * 120
+    last = max(datetime.fromisoformat(line["ts"].replace("Z", "+00:00")) for line in lines)
+    assert abs((datetime.now(UTC) - last).total_seconds()) < 5
+    assert {line["equipment_id"] for line in lines if line["temperature_c"] > 130} == {"EQ-0001"}
+
+
+def test_thresholds_come_from_the_database_and_survive_its_outage(tmp_path: Path):
+    from sqlalchemy import create_engine, insert
+
+    from schemas.relational import TemperatureThreshold
+    from spark_app.relational import create_tables
+    from spark_app.thresholds import ThresholdSource
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'fw.db'}")
+    create_tables(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(TemperatureThreshold), [
+            {"equipment_id": None, "model": "EX200", "threshold_c": 120.0},
+            {"equipment_id": "EQ-9", "model": None, "threshold_c": 95.0}])
+    clock = [0.0]
+    source = ThresholdSource(engine, 110.0, refresh_s=60, clock=lambda: clock[0])
+    assert source.current() == Thresholds(110.0, {"EX200": 120.0}, {"EQ-9": 95.0})
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE temperature_thresholds")
+    clock[0] = 61.0  # refresh due, and the table is gone: the last thresholds stay
+    assert source.current().for_equipment("EQ-9", None) == 95.0

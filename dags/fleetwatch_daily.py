@@ -1,7 +1,7 @@
 """Run the daily job for the data interval's day at 00:30 UTC (fleetwatch_daily)."""
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import DAG, task
@@ -29,7 +29,7 @@ with DAG(
     dag_id="fleetwatch_daily",
     schedule="30 0 * * *",
     start_date=datetime.fromisoformat(os.environ.get("FLEETWATCH_DAILY_START", "2026-01-01"))
-    .replace(tzinfo=timezone.utc),
+    .replace(tzinfo=UTC),
     catchup=True,
     max_active_runs=1,  # days in order: each day's pending faults feed the next
     default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},

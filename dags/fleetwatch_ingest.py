@@ -1,6 +1,6 @@
 """Pull the telemetry feed into Cassandra every 15 minutes (fleetwatch_ingest)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, task
 
@@ -22,7 +22,7 @@ or the worker's `FLEETWATCH_*` environment.
 with DAG(
     dag_id="fleetwatch_ingest",
     schedule=timedelta(minutes=15),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,  # one pull at a time moves the cursor
     default_args={"retries": 3, "retry_delay": timedelta(minutes=2),

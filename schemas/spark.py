@@ -1,8 +1,17 @@
 """Spark schemas of the Cassandra tables and of the inputs. pyspark is imported
 here only for its type classes; no session is created."""
 
-from pyspark.sql.types import (BooleanType, DateType, DoubleType, IntegerType, LongType,
-                               StringType, StructField, StructType, TimestampType)
+from pyspark.sql.types import (
+    BooleanType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 
 def _struct(*fields: tuple[str, object, bool]) -> StructType:

@@ -23,7 +23,7 @@ import logging
 import os
 import subprocess
 import sys
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def day_ingested(day: date) -> bool:
     if not feed_url():
         log.info("no feed configured; faults arrive by files, nothing to wait for")
         return True
-    day_end = datetime.combine(day + timedelta(days=1), time(), tzinfo=timezone.utc)
+    day_end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
     try:
         run_fleetwatch("ingest-status", "--since", day_end.isoformat().replace("+00:00", "Z"))
     except RuntimeError as error:

@@ -93,10 +93,10 @@ def run_demo(config: Config) -> int:
             print(f"  {serial}  {model}  {count}")
 
     _step("where to look")
-    print(f"  fleetwatch violations --format table     all violations "
-          f"(--day, --rule, --serial, --format csv|json)")
-    print(f"  fleetwatch runs                          the runs, with counts; per-stage Spark "
-          f"metrics in job_runs.stage_metrics")
+    print("  fleetwatch violations --format table     all violations "
+          "(--day, --rule, --serial, --format csv|json)")
+    print("  fleetwatch runs                          the runs, with counts; per-stage Spark "
+          "metrics in job_runs.stage_metrics")
     print(f"  Spark UI                                 http://127.0.0.1:"
           f"{config.get('spark', 'ui_port')} while a job runs")
     print(f"  make history                             History Server over "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 KIND_CODES = {"event": 1, "diagnostic": 2}
 
@@ -30,7 +30,7 @@ class Fault:
     @property
     def day(self) -> date:
         """The day bucket: the UTC date the fault was received."""
-        return self.received_at.astimezone(timezone.utc).date()
+        return self.received_at.astimezone(UTC).date()
 
 
 class FaultWriter:

@@ -5,7 +5,7 @@ once every feed has been pulled after D ended."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class FeedStates:
 
     def all(self) -> list[FeedState]:
         return sorted((FeedState(row.feed, row.next_url,
-                                 row.updated_at.replace(tzinfo=timezone.utc))
+                                 row.updated_at.replace(tzinfo=UTC))
                        for row in self.session.execute(self.select_all)),
                       key=lambda state: state.feed)
 

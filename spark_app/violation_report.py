@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TextIO
 
 from sqlalchemy import Engine, select
@@ -72,5 +72,5 @@ def print_violations(rows: list[ViolationRow], output_format: str, out: TextIO) 
 def _epoch_ms(value: datetime) -> int:
     """Naive datetimes from the database are UTC."""
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return (value - datetime(1970, 1, 1)) // timedelta(milliseconds=1)

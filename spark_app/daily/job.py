@@ -21,7 +21,7 @@ import json
 import os
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from spark_app.config import Config
 
@@ -149,7 +149,7 @@ def _stages(spark, group: str) -> list[dict]:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _record(engine, result: RunResult, started: datetime, finished: datetime | None,

@@ -10,7 +10,7 @@ horizon, or for another version of a rule) is not trusted for that rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class PendingGenerations:
 
     def switch_to(self, as_of: date, horizon_days: int, fingerprints: dict[int, str]) -> None:
         self.session.execute(self.mark, (as_of, horizon_days, fingerprints,
-                                         datetime.now(timezone.utc)))
+                                         datetime.now(UTC)))
 
     def drop_older_than(self, keep_from: date) -> list[date]:
         dropped = [as_of for as_of in self.all_as_of() if as_of < keep_from]

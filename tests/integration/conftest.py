@@ -9,6 +9,7 @@ import pytest
 from spark_app.config import load_config
 from tests.support.postgres import throwaway_postgres
 
+
 def pytest_collection_modifyitems(items):
     for item in items:
         if "/integration/" in str(item.fspath):

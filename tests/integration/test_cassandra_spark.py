@@ -1,6 +1,6 @@
 """Faults written over CQL, read back over CQL and through the Spark connector."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -9,8 +9,8 @@ from spark_app.cassandra_read import faults_of_day
 from spark_app.faults import Fault, FaultWriter, fault_tag, shard_of
 
 DAY = date(2016, 11, 18)
-RECEIVED = datetime(2016, 11, 18, 20, 30, tzinfo=timezone.utc)
-T0 = datetime(2016, 11, 16, 13, 34, tzinfo=timezone.utc)
+RECEIVED = datetime(2016, 11, 18, 20, 30, tzinfo=UTC)
+T0 = datetime(2016, 11, 16, 13, 34, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_faults_round_trip_over_cql(cassandra, config, written):
     query = cassandra.prepare(
         "SELECT serial_number, tag, ts, shard FROM faults WHERE day = ? AND shard IN ?")
     rows = cassandra.execute(query, (DAY, list(range(shards))))
-    got = sorted((r.serial_number, r.tag, r.ts.replace(tzinfo=timezone.utc), r.shard)
+    got = sorted((r.serial_number, r.tag, r.ts.replace(tzinfo=UTC), r.shard)
                  for r in rows)
     want = sorted((f.serial_number, f.tag, f.ts, shard_of(f.serial_number, shards))
                   for f in written)

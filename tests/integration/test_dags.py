@@ -4,7 +4,7 @@ Cassandra, and spark-submit of the daily job."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -16,8 +16,14 @@ from spark_app.relational import create_tables
 from spark_app.simulator import FleetSpec, feed_records, simulate_faults, write_jsonl
 from spark_app.simulator_feed import SimulatedFeed
 from tests.support.airflow_dags import AIRFLOW_PYTHON, AirflowHome
-from tests.support.ingest import (cursor_of, days_of, expected_keys, fault_keys, ingest_config,
-                                  rejections)
+from tests.support.ingest import (
+    cursor_of,
+    days_of,
+    expected_keys,
+    fault_keys,
+    ingest_config,
+    rejections,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     not AIRFLOW_PYTHON.exists(), reason="make airflow installs .venv-airflow")]
@@ -77,7 +83,7 @@ def test_daily_dag_submits_the_job_and_checks_the_run(airflow_home, cassandra, c
                                     "fleetwatch_db": {"conn_type": "generic",
                                                       "extra": {"url": db_url}}},
                        extra_env={"FLEETWATCH_DAILY_START": "2005-01-01"})
-    logical = datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + \
+    logical = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + \
         timedelta(minutes=30)
     outcome = home.test_dag("fleetwatch_daily", logical.isoformat())
     assert outcome["state"] == "success", outcome["log"]

@@ -13,8 +13,14 @@ from sqlalchemy.orm import Session
 from schemas.relational import JobRun, Rule
 from spark_app import jars
 from spark_app.relational import create_tables
-from tests.support.daily_data import (RULES, expected_violations, make_faults, received_days,
-                                      stored_violations, write_faults)
+from tests.support.daily_data import (
+    RULES,
+    expected_violations,
+    make_faults,
+    received_days,
+    stored_violations,
+    write_faults,
+)
 from tests.support.spark_cluster import spark_home, standalone_cluster
 
 ENTRY = Path(__file__).resolve().parents[2] / "spark_app" / "daily_entry.py"

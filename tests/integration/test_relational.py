@@ -3,7 +3,7 @@
 from datetime import datetime
 
 import pytest
-from sqlalchemy import create_engine, inspect, insert
+from sqlalchemy import create_engine, insert, inspect
 from sqlalchemy.exc import IntegrityError
 
 from rules.errors import RuleSyntaxError

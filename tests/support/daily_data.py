@@ -4,7 +4,7 @@ late arrivals, and the expected violations from the brute-force oracle."""
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from schemas.relational import Violation
 from spark_app.faults import Fault, FaultWriter
 from tests.support import oracle
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIRST_DAY = date(2016, 11, 14)
 
 RULES = {  # model, expression
@@ -33,7 +33,7 @@ def make_faults(seed: int, days: int, late: bool) -> list[Fault]:
     after they occurred (within the 7-day horizon), else each arrives when it occurs."""
     rng = random.Random(seed)
     faults = []
-    start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=timezone.utc)
+    start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
     for serial_index in range(12):
         model = "JAP" if serial_index < 8 else "KOM"
         serial = f"{model}{serial_index:05d}"
@@ -70,7 +70,7 @@ def expected_violations(faults, ids, names) -> set[tuple[int, str, int]]:
 def stored_violations(engine, rule_ids=None) -> set[tuple[int, str, int]]:
     with engine.connect() as connection:
         rows = connection.execute(select(Violation.rule_id, Violation.serial_number, Violation.ts))
-        return {(rule_id, serial, _ms(ts.replace(tzinfo=timezone.utc)))
+        return {(rule_id, serial, _ms(ts.replace(tzinfo=UTC)))
                 for rule_id, serial, ts in rows if rule_ids is None or rule_id in rule_ids}
 
 

@@ -1,6 +1,6 @@
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -30,6 +30,6 @@ def test_shard_does_not_depend_on_the_process():
 
 
 def test_day_bucket_is_the_utc_day_received():
-    fault = Fault("S1", "M", "#A", datetime(2016, 11, 16, tzinfo=timezone.utc),
+    fault = Fault("S1", "M", "#A", datetime(2016, 11, 16, tzinfo=UTC),
                   datetime.fromisoformat("2016-11-18T23:30:00-03:00"))
     assert str(fault.day) == "2016-11-19"

@@ -151,12 +151,10 @@ def _service_failure(error: Exception) -> str | None:
 # ---- handlers ---------------------------------------------------------------
 
 def _services(args) -> int:
-    from spark_app.local_mail_sink import LocalMailSink
-    from spark_app.services import LocalCassandra, ServiceError
+    from spark_app.local_mail_sink import local_services
+    from spark_app.services import ServiceError
 
-    config = load_config(args.config)
-    mail_sink = LocalMailSink(config)  # only when SMTP is configured on this machine
-    services = [LocalCassandra(config)] + ([mail_sink] if mail_sink.wanted else [])
+    services = local_services(load_config(args.config))
     all_answering = True
     try:
         for service in services:

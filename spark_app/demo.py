@@ -40,13 +40,14 @@ def run_demo(config: Config) -> int:
     from spark_app.cassandra_session import apply_schema, cassandra_session
     from spark_app.daily.main import days_between, run
     from spark_app.ingest import ingest
+    from spark_app.local_mail_sink import local_services
     from spark_app.relational import create_tables, engine_from_config
     from spark_app.rule_store import RuleStore
-    from spark_app.services import LocalCassandra
     from spark_app.simulator import FleetSpec, simulate_faults, tag_vocabulary, write_jsonl
 
     _step("local services")
-    print(LocalCassandra(config).start().line())
+    for service in local_services(config):
+        print(service.start().line())
 
     _step("schemas")
     with cassandra_session(config) as session:
@@ -92,6 +93,8 @@ def run_demo(config: Config) -> int:
                 "ORDER BY violations DESC, serial_number LIMIT 5")):
             print(f"  {serial}  {model}  {count}")
 
+    _demo_stream(config)
+
     _step("where to look")
     print("  fleetwatch violations --format table     all violations "
           "(--day, --rule, --serial, --format csv|json)")
@@ -101,4 +104,33 @@ def run_demo(config: Config) -> int:
           f"{config.get('spark', 'ui_port')} while a job runs")
     print(f"  make history                             History Server over "
           f"{config.path('spark', 'event_log_dir')} at http://127.0.0.1:18080")
+    print(f"  {config.path('smtp', 'sink_dir')}/*.eml    every e-mail the local SMTP server received")
     return 0
+
+
+def _demo_stream(config: Config) -> None:
+    """The live temperature watch over 15 minutes of simulated readings from 12
+    engines, one of them hot; the alert e-mail lands in the local SMTP sink."""
+    import subprocess
+    import sys
+
+    readings = config.var_dir / "demo" / "readings"
+    _step("the temperature watch: 12 engines, EQ-0007 running hot")
+    fleetwatch = [sys.executable, "-m", "spark_app.cli"]
+    subprocess.run([*fleetwatch, "simulate", "temperatures", "--out", str(readings),
+                    "--equipment", "12", "--rate", "0.2", "--hot", "EQ-0007",
+                    "--duration", "900", "--seed", "7"], check=True)
+    subprocess.run([*fleetwatch, "stream", "--source", str(readings), "--available-now"],
+                   check=True)
+    mails = sorted(config.path("smtp", "sink_dir").glob("*.eml"),
+                   key=lambda path: path.stat().st_mtime)
+    if not mails:
+        print("no e-mail received (is the local SMTP sink running? fleetwatch services status)")
+        return
+    from email import message_from_bytes, policy
+
+    message = message_from_bytes(mails[-1].read_bytes(), policy=policy.default)
+    print(f"\n{len(mails)} e-mail(s) in {mails[-1].parent}; the latest, {mails[-1].name}:")
+    for header in ("From", "To", "Subject", "Date"):
+        print(f"  {header}: {message[header]}")
+    print("\n  " + message.get_content().strip().replace("\n", "\n  "))

@@ -99,3 +99,12 @@ class LocalMailSink:
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def local_services(config: Config) -> list:
+    """The services this machine runs for the embedded defaults, in start order:
+    Cassandra, and the SMTP sink when SMTP points at this machine."""
+    from spark_app.services import LocalCassandra
+
+    mail_sink = LocalMailSink(config)
+    return [LocalCassandra(config)] + ([mail_sink] if mail_sink.wanted else [])

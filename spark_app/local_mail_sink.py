@@ -9,15 +9,13 @@ there is nothing to run here.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from spark_app.config import Config
-from spark_app.services import ServiceError, Status, _alive, _port_open
+from spark_app.services import ServiceError, Status, _alive, _port_open, terminate
 
 SINK_MODULE = "spark_app.mail_sink"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -91,12 +89,7 @@ class LocalMailSink:
             self.pid_file.unlink(missing_ok=True)
             return False
         echo(f"stopping the mail sink (pid {pid})")
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
+        terminate(pid, timeout_s)
         self.pid_file.unlink(missing_ok=True)
         return True
 

@@ -164,16 +164,21 @@ class LocalCassandra:
             self.pid_file.unlink(missing_ok=True)
             return False
         echo(f"stopping Cassandra (pid {pid})")
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and _alive(pid):
-            time.sleep(0.3)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-            while _alive(pid):
-                time.sleep(0.1)
+        terminate(pid, timeout_s)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def terminate(pid: int, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL after timeout_s; returns once the process has exited."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.1)
 
 
 def _java() -> str:

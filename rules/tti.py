@@ -45,11 +45,11 @@ def keep_mask(groups: np.ndarray, instants: np.ndarray, anchor_groups: np.ndarra
                    > np.searchsorted(anchor_keys, keys - tti, side="right"))
     free = ~near_anchor
     kept = np.zeros(count, dtype=bool)
-    kept[np.flatnonzero(free)[_greedy(keys[free], groups[free], tti)]] = True
+    kept[np.flatnonzero(free)[greedy_kept(keys[free], groups[free], tti)]] = True
     return kept
 
 
-def _greedy(keys: np.ndarray, groups: np.ndarray, tti: int) -> np.ndarray:
+def greedy_kept(keys: np.ndarray, groups: np.ndarray, tti: int) -> np.ndarray:
     """Indices kept by the greedy filter, every group at once: each group's first
     is kept, and from a kept one the next is the first at least tti later (a
     step past the group's band lands on the next group's first, kept anyway).

@@ -26,6 +26,7 @@ import pandas as pd
 
 from . import evaluator
 from .ast import And, Expr, Or, Rule, Tag
+from .tti import greedy_kept
 
 _KEY_LIMIT = 2**61
 
@@ -237,25 +238,6 @@ def _with_partner_before(keys: np.ndarray, partners: np.ndarray, window: int) ->
 
 
 def _time_to_ignore(keys: np.ndarray, tti: int, stride: int) -> np.ndarray:
-    """The greedy tti filter in every group at once.
-
-    Kept violations form a chain from each group's first: next[i] is the first j
-    with key[j] >= key[i] + tti. With tti clipped to the widest span + 1, a chain
-    leaving its group lands on the next group's first violation (kept anyway) or
-    past the end. Pointer doubling follows all chains together: after round r
-    the kept set holds the first 2^r links of every chain, and `jump` skips 2^r
-    links; a round that adds nothing means every chain has ended.
-    """
-    count = len(keys)
-    if count == 0:
-        return keys
-    jump = np.append(np.searchsorted(keys, keys + tti, side="left"), count)  # count: the end
-    kept = np.zeros(count + 1, dtype=bool)
-    kept[_run_starts(keys // stride)] = True
-    kept[count] = True
-    while True:
-        reached = jump[kept]
-        if kept[reached].all():
-            return keys[kept[:count]]
-        kept[reached] = True
-        jump = jump[jump]
+    """The greedy tti filter in every group at once (groups are the key bands;
+    see rules.tti.greedy_kept for the pointer doubling)."""
+    return keys[greedy_kept(keys, keys // stride, tti)]

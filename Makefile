@@ -73,9 +73,10 @@ lint: install  ## static checks
 	$(BIN)/ruff check --target-version py311 --line-length 100 --select E,F,W,I,B,UP --ignore E501 \
 	  spark_app rules schemas dags tests bench
 
-bench: services-up  ## benchmarks: rule evaluators, ingest vs a bare driver loop, the stream
+bench: services-up  ## benchmarks: rule evaluators, ingest vs a bare driver loop, daily job vs a bare scan, the stream
 	$(BIN)/python -m bench.evaluator
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.daily
 	$(BIN)/python -m bench.stream
 
 clean: services-down  ## remove the venv and everything under var/

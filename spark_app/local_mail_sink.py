@@ -12,10 +12,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from spark_app.config import Config
-from spark_app.services import ServiceError, Status, _alive, _port_open, terminate
+from spark_app.services import ServiceError, Status, _port_open, recorded_pid, terminate
 
 SINK_MODULE = "spark_app.mail_sink"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -40,16 +39,7 @@ class LocalMailSink:
 
     def pid(self) -> int | None:
         """The recorded pid if that process is alive and is our sink."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return None
-        ours = SINK_MODULE.encode() in cmdline and str(self.directory).encode() in cmdline
-        return pid if ours and _alive(pid) else None
+        return recorded_pid(self.pid_file, SINK_MODULE, str(self.directory))
 
     def status(self) -> Status:
         pid = self.pid()

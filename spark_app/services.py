@@ -55,17 +55,7 @@ class LocalCassandra:
     # ---- state -------------------------------------------------------------
     def pid(self) -> int | None:
         """The recorded pid if that process is alive and is our Cassandra."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return None
-        ours = CASSANDRA_MAIN.encode() in cmdline and \
-            f"-Dcassandra.storagedir={self.root}".encode() in cmdline
-        return pid if ours else None
+        return recorded_pid(self.pid_file, CASSANDRA_MAIN, f"-Dcassandra.storagedir={self.root}")
 
     def status(self) -> Status:
         pid = self.pid()
@@ -167,6 +157,18 @@ class LocalCassandra:
         terminate(pid, timeout_s)
         self.pid_file.unlink(missing_ok=True)
         return True
+
+
+def recorded_pid(pid_file: Path, *arguments: str) -> int | None:
+    """The pid in pid_file if that process is alive and its command line holds
+    every one of `arguments` (so a recycled pid is never taken for ours)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    ours = all(argument.encode() in cmdline for argument in arguments)
+    return pid if ours and _alive(pid) else None
 
 
 def terminate(pid: int, timeout_s: float) -> None:

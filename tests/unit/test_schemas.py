@@ -11,6 +11,11 @@ def test_sql_folder_matches_the_models(dialect):
     assert ddl.schema_path(dialect).read_text() == ddl.render(dialect)
 
 
+@pytest.mark.parametrize("dialect", sorted(ddl.VIEW_DIALECTS))
+def test_sql_views_match_the_template(dialect):
+    assert ddl.views_path(dialect).read_text() == ddl.render_views(dialect)
+
+
 def test_violations_are_unique_per_rule_serial_instant():
     unique = [c for c in Violation.__table__.constraints
               if c.__class__.__name__ == "UniqueConstraint"]

@@ -1,0 +1,1 @@
+"""Pipelines fleetwatch is measured against (not used by the application)."""

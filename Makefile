@@ -73,11 +73,9 @@ lint: install  ## static checks
 	$(BIN)/ruff check --target-version py311 --line-length 100 --select E,F,W,I,B,UP --ignore E501 \
 	  spark_app rules schemas dags tests bench
 
-bench: services-up  ## benchmarks: rule evaluators, ingest vs a bare driver loop, daily job vs a bare scan, the stream
-	$(BIN)/python -m bench.evaluator
-	$(BIN)/python -m bench.ingest
-	$(BIN)/python -m bench.daily
-	$(BIN)/python -m bench.stream
+SCALE ?= full
+bench: services-up  ## benchmarks side by side into BENCHMARKS.md and var/bench/results.json (tens of minutes; make bench SCALE=small: a few)
+	$(BIN)/python -m bench --scale $(SCALE)
 
 clean: services-down  ## remove the venv and everything under var/
 	rm -rf $(VENV) $(AIRFLOW_VENV) var

@@ -1,0 +1,186 @@
+"""The benchmarks of issue 7 in one run, side by side:
+
+    python -m bench --scale small|full|smoke [--only p1,p2,p3,p4,p5,evaluator] [--out DIR]
+
+Runs the sections in order, writes DIR/results.json (default var/bench) and
+BENCHMARKS.md (the repository's; with --out, DIR's, so a trial run leaves the
+repository's alone). A section that fails is recorded with its error and the
+others still run; the exit status is then 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import machine
+from bench.report import SECTIONS, loglog_slope, render, section_table
+from spark_app.config import PROJECT_HOME, load_config
+
+SEED = 7
+P3_FULL_SIZES = [1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000]
+SCALES = {
+    "full": {
+        "p1": {"faults": 2_000_000, "rules": 500},
+        "p2": {"faults": 10_000_000, "rules": 500},
+        "p3": {"sizes": P3_FULL_SIZES, "rules": 500},
+        "p4": {"rows": 1_000_000},
+        "p5": {"seconds": 600, "equipment": 500, "breaches": 8},
+        "evaluator": {"rows": 1_000_000, "rules": 500},
+    },
+    "small": {
+        "p1": {"faults": 200_000, "rules": 500},
+        "p2": {"faults": 500_000, "rules": 500},
+        "p3": {"sizes": [100_000, 200_000, 400_000, 800_000], "rules": 500},
+        "p4": {"rows": 100_000},
+        "p5": {"seconds": 90, "equipment": 500, "breaches": 8},
+        "evaluator": {"rows": 300_000, "rules": 500},
+    },
+    # For CI: keeps the harness working in a few minutes; its figures mean nothing.
+    "smoke": {
+        "p1": {"faults": 5_000, "rules": 50},
+        "p2": {"faults": 5_000, "rules": 50},
+        "p3": {"sizes": [2_000, 4_000], "rules": 50},
+        "p4": {"rows": 2_000},
+        "p5": {"seconds": 20, "equipment": 50, "breaches": 3},
+        "evaluator": {"rows": 20_000, "rules": 50},
+    },
+}
+
+
+# Each section imports its benchmark only when it runs: one that is missing or
+# broken fails its own section, not the harness.
+def _p1(faults: int, rules: int) -> dict:
+    from bench import daily
+
+    return daily.p1(faults=faults, rules=rules, log=print)
+
+
+def _p2(faults: int, rules: int) -> dict:
+    from bench import daily
+
+    return daily.p2(faults=faults, rules=rules, log=print)
+
+
+def _p3(sizes: list[int], rules: int) -> dict:
+    from bench import daily
+
+    figures = daily.p3(sizes=sizes, rules=rules, log=print)
+    # One definition of the slope for every run: the report's.
+    return {**figures, "slope": loglog_slope(figures["sizes"], figures["seconds"])}
+
+
+def _p4(rows: int) -> dict:
+    from bench import ingest
+
+    return ingest.run(rows, SEED)
+
+
+def _p5(seconds: int, equipment: int, breaches: int) -> dict:
+    from bench import stream
+    from spark_app.stream_settings import duration_seconds
+
+    figures = stream.run(seconds=seconds, equipment=equipment, seed=SEED, breaches=breaches)
+    return {**figures, "trigger_s": duration_seconds(figures["trigger"], "trigger")}
+
+
+def _evaluator(rows: int, rules: int) -> dict:
+    from bench import evaluator
+
+    return evaluator.run(rows, rules, SEED)
+
+
+RUNNERS = {"p1": _p1, "p2": _p2, "p3": _p3, "p4": _p4, "p5": _p5, "evaluator": _evaluator}
+
+
+def run_section(section: str, parameters: dict) -> dict:
+    """The section's figures as `section.key` entries, or `section.error` when it failed."""
+    print(f"[{section}] starting ({_parameters_text(parameters)})", flush=True)
+    began = time.monotonic()
+    error = None
+    try:
+        figures = RUNNERS[section](**parameters)
+    except Exception as failure:
+        traceback.print_exc()
+        figures, error = {}, f"{type(failure).__name__}: {failure}"
+    elapsed = time.monotonic() - began
+    entries = {f"{section}.{key}": value for key, value in figures.items()}
+    entries.update({f"{section}.parameters": parameters, f"{section}.elapsed_s": round(elapsed, 1)})
+    if not error:
+        try:  # figures the report cannot show (a key missing, a wrong type) fail the section now
+            section_table(section, entries)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as failure:
+            error = f"cannot report its figures: {type(failure).__name__}: {failure}"
+    if error:
+        entries[f"{section}.error"] = error
+        print(f"[{section}] FAILED after {elapsed:.1f}s: {error}", flush=True)
+    else:
+        print(f"[{section}] done in {elapsed:.1f}s", flush=True)
+    return entries
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="full")
+    parser.add_argument("--only", type=_section_list, default=list(SECTIONS),
+                        help="comma-separated sections, run in the usual order")
+    parser.add_argument("--out", type=Path,
+                        help="folder for results.json and BENCHMARKS.md "
+                             "(default: var/bench and the repository root)")
+    args = parser.parse_args(argv)
+
+    results = {"scale": args.scale, "commit": _git("rev-parse", "HEAD") or "unknown",
+               "uncommitted_changes": bool(_git("status", "--porcelain", "--untracked-files=no")),
+               "date": datetime.now(UTC).isoformat(timespec="seconds"), **machine.describe()}
+    began = time.monotonic()
+    for section in args.only:
+        results.update(run_section(section, SCALES[args.scale][section]))
+    results["elapsed_s"] = round(time.monotonic() - began, 1)
+
+    results_dir = args.out or load_config().var_dir / "bench"
+    report_dir = args.out or PROJECT_HOME
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "results.json").write_text(json.dumps(results, indent=1, default=_plain) + "\n")
+    (report_dir / "BENCHMARKS.md").write_text(render(results))
+    failed = [section for section in args.only if f"{section}.error" in results]
+    print(f"wrote {results_dir / 'results.json'} and {report_dir / 'BENCHMARKS.md'} "
+          f"in {results['elapsed_s']:.0f}s" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def _section_list(text: str) -> list[str]:
+    chosen = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = chosen - set(SECTIONS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"sections are {', '.join(SECTIONS)}; got {text!r}")
+    return [section for section in SECTIONS if section in chosen]
+
+
+def _parameters_text(parameters: dict) -> str:
+    return ", ".join(f"{key}={value:,}" if isinstance(value, int) else f"{key}={value}"
+                     for key, value in parameters.items())
+
+
+def _git(*arguments: str) -> str:
+    """git's answer in the repository, "" when git cannot answer (no git, not a clone)."""
+    try:
+        answer = subprocess.run(["git", *arguments], cwd=PROJECT_HOME, capture_output=True,
+                                text=True)
+    except OSError:
+        return ""
+    return answer.stdout.strip() if answer.returncode == 0 else ""
+
+
+def _plain(value: object) -> object:
+    """numpy scalars and anything else json cannot write."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,200 @@
+"""BENCHMARKS.md from the harness' flat results (`"p1.floor_s": 1.2, …`): one table per
+section, each figure beside its goal from issue 7 and whether it is met."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+SECTIONS = ("p1", "p2", "p3", "p4", "p5", "evaluator")
+TITLES = {
+    "p1": "P1 — evaluation on cached synthetic input",
+    "p2": "P2 — end to end from Cassandra",
+    "p3": "P3 — scaling of the daily job",
+    "p4": "P4 — ingest",
+    "p5": "P5 — temperature stream",
+    "evaluator": "Rule evaluator",
+}
+
+# The goals of issue 7.
+P1_MAX_RATIO = 1.5  # fleetwatch / floor
+P2_MAX_RATIO = 1.25  # fleetwatch / bare scan
+P3_MAX_SLOPE = 1.05
+P3_FLAT_TOLERANCE = 1.25  # "flat" driver memory: the largest peak within 25% of the smallest
+P4_MIN_RATIO = 0.8  # ingest / bare driver loop
+P5_MIN_READINGS_S = 20_000
+P5_LATENCY_MARGIN_S = 5.0  # p95 <= trigger + this
+
+
+def loglog_slope(sizes: Sequence[float], seconds: Sequence[float]) -> float:
+    """Least-squares slope of log(seconds) against log(size): 1 is linear scaling."""
+    if len(sizes) != len(seconds) or len(sizes) < 2:
+        raise ValueError("need at least two (size, seconds) pairs")
+    xs = [math.log(size) for size in sizes]
+    ys = [math.log(value) for value in seconds]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:
+        raise ValueError("need at least two different sizes")
+    return sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+
+
+def goals_met(section: str, results: dict) -> dict[str, bool]:
+    """Whether each goal of the section is met, by goal name ({} for a section without goals)."""
+    return _GOALS[section](results)
+
+
+def render(results: dict) -> str:
+    """The whole BENCHMARKS.md: machine and versions, then one table per section that ran."""
+    changes = " (with uncommitted changes)" if results.get("uncommitted_changes") else ""
+    lines = ["# Benchmarks", "",
+             f"`python -m bench --scale {results['scale']}` at commit `{results['commit']}`"
+             f"{changes}, {results['date']}. Ratios compare figures of this one run on this "
+             "machine.", ""]
+    lines += [f"- {key}: {value}" for key, value in results.items()
+              if key.startswith(("machine.", "versions."))]
+    for section in SECTIONS:
+        if any(key.startswith(f"{section}.") for key in results):
+            lines += ["", *section_table(section, results)]
+    return "\n".join(lines) + "\n"
+
+
+def section_table(section: str, results: dict) -> list[str]:
+    """The section's heading, table and what dominates its time, as Markdown lines;
+    raises KeyError, TypeError or ValueError when its figures are incomplete."""
+    lines = [f"## {TITLES[section]}", ""]
+    parameters = results.get(f"{section}.parameters")
+    if parameters:
+        lines += ["Run with " + ", ".join(f"{key} {_amount(value)}"
+                                          for key, value in parameters.items()) + ".", ""]
+    if f"{section}.error" in results:
+        return lines + [f"Failed: `{results[section + '.error']}`"]
+    header, rows = _TABLES[section](results, goals_met(section, results))
+    lines += [_row(header), _row(["---"] * len(header)), *(_row(row) for row in rows)]
+    if f"{section}.dominant" in results:
+        lines += ["", f"What dominates: {results[section + '.dominant']}"]
+    return lines
+
+
+def _p1_goals(results: dict) -> dict[str, bool]:
+    return {"fleetwatch": results["p1.fleetwatch_s"] <= P1_MAX_RATIO * results["p1.floor_s"]}
+
+
+def _p2_goals(results: dict) -> dict[str, bool]:
+    return {"fleetwatch_vs_scan": results["p2.fleetwatch_s"] <= P2_MAX_RATIO * results["p2.scan_s"],
+            "fleetwatch_vs_thesis": results["p2.fleetwatch_s"] < results["p2.thesis_s"]}
+
+
+def _p3_goals(results: dict) -> dict[str, bool]:
+    peaks = results["p3.driver_peak_mb"]
+    return {"slope": results["p3.slope"] <= P3_MAX_SLOPE,
+            "driver_memory_flat": max(peaks) <= P3_FLAT_TOLERANCE * min(peaks)}
+
+
+def _p4_goals(results: dict) -> dict[str, bool]:
+    return {"ingest": results["p4.ingest_rows_s"] >= P4_MIN_RATIO * results["p4.driver_rows_s"]}
+
+
+def _p5_goals(results: dict) -> dict[str, bool]:
+    return {"readings_s": results["p5.readings_s"] >= P5_MIN_READINGS_S,
+            "p95_latency": (results["p5.p95_latency_s"]
+                            <= results["p5.trigger_s"] + P5_LATENCY_MARGIN_S)}
+
+
+_GOALS = {"p1": _p1_goals, "p2": _p2_goals, "p3": _p3_goals, "p4": _p4_goals, "p5": _p5_goals,
+          "evaluator": lambda results: {}}
+
+
+def _p1(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
+    floor = results["p1.floor_s"]
+    return ["pipeline", "seconds", "× floor", "goal", ""], [
+        ["floor: scan + broadcast join + count", _seconds(floor), "1.00", "", ""],
+        ["thesis-style (RDD groupByKey, per-group interpreter)",
+         _seconds(results["p1.thesis_s"]), _ratio(results["p1.thesis_s"], floor), "", ""],
+        ["fleetwatch daily pipeline", _seconds(results["p1.fleetwatch_s"]),
+         _ratio(results["p1.fleetwatch_s"], floor), f"≤ {P1_MAX_RATIO}× floor",
+         _verdict(met["fleetwatch"])],
+    ]
+
+
+def _p2(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
+    scan, thesis, fleetwatch = (results[f"p2.{key}"] for key in ("scan_s", "thesis_s",
+                                                                  "fleetwatch_s"))
+    return ["pipeline", "seconds", "× scan", "goal", ""], [
+        ["bare connector scan of the day (count)", _seconds(scan), "1.00", "", ""],
+        ["thesis-style over the same table", _seconds(thesis), _ratio(thesis, scan), "", ""],
+        ["fleetwatch daily job", _seconds(fleetwatch), _ratio(fleetwatch, scan),
+         f"≤ {P2_MAX_RATIO}× scan", _verdict(met["fleetwatch_vs_scan"])],
+        ["thesis-style / fleetwatch", "", _ratio(thesis, fleetwatch), "> 1 (faster)",
+         _verdict(met["fleetwatch_vs_thesis"])],
+    ]
+
+
+def _p3(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
+    rows = [[f"{size:,} faults", _seconds(seconds), f"{peak:,.0f}", "", ""]
+            for size, seconds, peak in zip(results["p3.sizes"], results["p3.seconds"],
+                                           results["p3.driver_peak_mb"], strict=True)]
+    peaks = results["p3.driver_peak_mb"]
+    rows += [
+        ["log-log slope", f"{results['p3.slope']:.3f}", "", f"≤ {P3_MAX_SLOPE}",
+         _verdict(met["slope"])],
+        ["driver peak, largest / smallest", "", f"{max(peaks) / min(peaks):.2f}",
+         f"flat (≤ {P3_FLAT_TOLERANCE})", _verdict(met["driver_memory_flat"])],
+    ]
+    return ["size", "seconds", "driver peak MB", "goal", ""], rows
+
+
+def _p4(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
+    driver, ingest = results["p4.driver_rows_s"], results["p4.ingest_rows_s"]
+    return ["writer", "rows/s", "× driver loop", "goal", ""], [
+        ["bare cassandra-driver concurrent inserts", _rate(driver), "1.00", "", ""],
+        ["fleetwatch ingest (JSON lines)", _rate(ingest), _ratio(ingest, driver),
+         f"≥ {P4_MIN_RATIO}× driver loop", _verdict(met["ingest"])],
+    ]
+
+
+def _p5(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
+    trigger = results["p5.trigger_s"]
+    return ["measure", "value", "goal", ""], [
+        ["sustained readings/s", _rate(results["p5.readings_s"]),
+         f"≥ {P5_MIN_READINGS_S:,}", _verdict(met["readings_s"])],
+        ["p95 breach-to-e-mail latency (s)", f"{results['p5.p95_latency_s']:.2f}",
+         f"≤ trigger + {P5_LATENCY_MARGIN_S:g} = {trigger + P5_LATENCY_MARGIN_S:g}",
+         _verdict(met["p95_latency"])],
+    ]
+
+
+def _evaluator(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
+    simple, vectorised = results["evaluator.simple_rows_s"], results["evaluator.vectorised_rows_s"]
+    return ["evaluator", "rows/s per core", "× simple"], [
+        ["simple, one call per (rule, serial) group", _rate(simple), "1.00"],
+        ["vectorised (one pass over all groups)", _rate(vectorised), _ratio(vectorised, simple)],
+    ]
+
+
+_TABLES = {"p1": _p1, "p2": _p2, "p3": _p3, "p4": _p4, "p5": _p5, "evaluator": _evaluator}
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "missed"
+
+
+def _amount(value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(_amount(item) for item in value)
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _rate(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}"

@@ -1,0 +1,34 @@
+"""`python -m bench --scale smoke` keeps working: figures and tables come out (never timed)."""
+import json
+import os
+import subprocess
+import sys
+
+from spark_app.config import PROJECT_HOME
+
+SECTIONS = {"p4": ("driver_rows_s", "ingest_rows_s"),
+            "evaluator": ("vectorised_rows_s", "simple_rows_s")}
+TABLE_HEADINGS = {"p4": "## P4 — ingest", "evaluator": "## Rule evaluator"}
+
+
+def test_smoke_run_writes_results_and_tables(cassandra, tmp_path):
+    # The test session's keyspace must not leak in: the bench modules pick their own.
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "FLEETWATCH_CASSANDRA_KEYSPACE"}
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", "smoke", "--only", ",".join(SECTIONS),
+         "--out", str(tmp_path)],
+        cwd=PROJECT_HOME, env=environment, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["scale"] == "smoke"
+    for section, keys in SECTIONS.items():
+        for key in keys:
+            value = results[f"{section}.{key}"]
+            assert isinstance(value, int | float) and value > 0, (key, value)
+    report = (tmp_path / "BENCHMARKS.md").read_text()
+    for heading in TABLE_HEADINGS.values():
+        assert heading in report
+    assert "| fleetwatch ingest (JSON lines) |" in report
+    assert "| vectorised (one pass over all groups) |" in report

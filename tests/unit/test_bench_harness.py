@@ -1,0 +1,42 @@
+"""`python -m bench` goes on past a failing section and records why it failed."""
+import argparse
+
+import pytest
+
+import bench.__main__ as harness
+
+
+def test_a_section_that_raises_is_recorded_as_failed(monkeypatch):
+    def not_written_yet(rows):
+        raise AttributeError("module 'bench.ingest' has no attribute 'run'")
+
+    monkeypatch.setitem(harness.RUNNERS, "p4", not_written_yet)
+    entries = harness.run_section("p4", {"rows": 10})
+    assert entries["p4.error"] == "AttributeError: module 'bench.ingest' has no attribute 'run'"
+    assert entries["p4.parameters"] == {"rows": 10}
+
+
+def test_a_section_without_its_figures_is_recorded_as_failed(monkeypatch):
+    monkeypatch.setitem(harness.RUNNERS, "p4", lambda rows: {"driver_rows_s": 5.0})
+    entries = harness.run_section("p4", {"rows": 10})
+    assert entries["p4.error"].startswith("cannot report its figures: KeyError")
+    assert entries["p4.driver_rows_s"] == 5.0
+
+
+def test_a_section_with_its_figures_has_them_under_its_name(monkeypatch):
+    monkeypatch.setitem(harness.RUNNERS, "p4",
+                        lambda rows: {"driver_rows_s": 5.0, "ingest_rows_s": 4.0})
+    entries = harness.run_section("p4", {"rows": 10})
+    assert "p4.error" not in entries
+    assert (entries["p4.driver_rows_s"], entries["p4.ingest_rows_s"]) == (5.0, 4.0)
+
+
+def test_only_keeps_the_usual_order_and_refuses_unknown_sections():
+    assert harness._section_list("evaluator, p4,p1") == ["p1", "p4", "evaluator"]
+    with pytest.raises(argparse.ArgumentTypeError):
+        harness._section_list("p6")
+
+
+def test_every_scale_sizes_every_section():
+    for scale in harness.SCALES.values():
+        assert set(scale) == set(harness.RUNNERS)

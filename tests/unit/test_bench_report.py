@@ -1,0 +1,111 @@
+"""The report of `python -m bench`: the scaling slope, the goals of issue 7, the tables."""
+import math
+
+import pytest
+
+from bench.report import goals_met, loglog_slope, render, section_table
+
+
+@pytest.mark.parametrize(("sizes", "seconds", "slope"), [
+    ([1, 2, 4, 8], [3, 6, 12, 24], 1.0),  # time doubles with the size: linear
+    ([1, 2, 4], [1, 4, 16], 2.0),  # quadruples: quadratic
+    ([1, 4], [2, 4], 0.5),  # ln 2 / ln 4
+    # logs x = 0, 1, 2 and y = 0, 1, 1: covariance 1 over variance 2
+    ([1, math.e, math.e ** 2], [1, math.e, math.e], 0.5),
+])
+def test_slope_of_log_seconds_against_log_size(sizes, seconds, slope):
+    assert loglog_slope(sizes, seconds) == pytest.approx(slope)
+
+
+@pytest.mark.parametrize(("sizes", "seconds"), [([1], [1]), ([2, 2], [1, 3]), ([1, 2], [1])])
+def test_slope_needs_two_sizes(sizes, seconds):
+    with pytest.raises(ValueError):
+        loglog_slope(sizes, seconds)
+
+
+@pytest.mark.parametrize(("section", "figures", "met"), [
+    ("p1", {"floor_s": 2.0, "thesis_s": 9.0, "fleetwatch_s": 3.0}, {"fleetwatch": True}),
+    ("p1", {"floor_s": 2.0, "thesis_s": 9.0, "fleetwatch_s": 3.01}, {"fleetwatch": False}),
+    ("p2", {"scan_s": 10.0, "thesis_s": 40.0, "fleetwatch_s": 12.5},
+     {"fleetwatch_vs_scan": True, "fleetwatch_vs_thesis": True}),
+    ("p2", {"scan_s": 10.0, "thesis_s": 13.0, "fleetwatch_s": 13.0},
+     {"fleetwatch_vs_scan": False, "fleetwatch_vs_thesis": False}),
+    ("p3", {"slope": 1.05, "driver_peak_mb": [400, 500, 420]},
+     {"slope": True, "driver_memory_flat": True}),
+    ("p3", {"slope": 1.06, "driver_peak_mb": [400, 501]},
+     {"slope": False, "driver_memory_flat": False}),
+    ("p4", {"driver_rows_s": 10_000, "ingest_rows_s": 8_000}, {"ingest": True}),
+    ("p4", {"driver_rows_s": 10_000, "ingest_rows_s": 7_999}, {"ingest": False}),
+    ("p5", {"readings_s": 20_000, "p95_latency_s": 10.0, "trigger_s": 5},
+     {"readings_s": True, "p95_latency": True}),
+    ("p5", {"readings_s": 19_999, "p95_latency_s": 10.01, "trigger_s": 5},
+     {"readings_s": False, "p95_latency": False}),
+    ("evaluator", {"vectorised_rows_s": 1e6, "simple_rows_s": 1e4}, {}),
+])
+def test_goals_of_issue_7(section, figures, met):
+    assert goals_met(section, {f"{section}.{key}": value for key, value in figures.items()}) == met
+
+
+RESULTS = {
+    "scale": "small", "commit": "abc123", "uncommitted_changes": False,
+    "date": "2026-11-23T21:00:00+00:00", "machine.cores": 2, "versions.pyspark": "3.5.9",
+    "p1.parameters": {"faults": 200_000, "rules": 500},
+    "p1.floor_s": 2.0, "p1.thesis_s": 10.0, "p1.fleetwatch_s": 4.0,
+    "p1.dominant": "stage 3: evaluate rules (mapInPandas), 60% of the job",
+    "p2.parameters": {"faults": 500_000, "rules": 500},
+    "p2.error": "AttributeError: module 'bench.daily' has no attribute 'p2'",
+    "p3.sizes": [100_000, 200_000], "p3.seconds": [10.0, 20.0], "p3.slope": 1.0,
+    "p3.driver_peak_mb": [400.0, 410.0],
+    "p4.driver_rows_s": 50_000.0, "p4.ingest_rows_s": 45_000.0,
+    "evaluator.vectorised_rows_s": 2_000_000.0, "evaluator.simple_rows_s": 20_000.0,
+}
+
+
+def test_p1_table_with_ratios_to_the_floor_goal_and_what_dominates():
+    assert section_table("p1", RESULTS) == [
+        "## P1 — evaluation on cached synthetic input",
+        "",
+        "Run with faults 200,000, rules 500.",
+        "",
+        "| pipeline | seconds | × floor | goal |  |",
+        "| --- | --- | --- | --- | --- |",
+        "| floor: scan + broadcast join + count | 2.00 | 1.00 |  |  |",
+        "| thesis-style (RDD groupByKey, per-group interpreter) | 10.00 | 5.00 |  |  |",
+        "| fleetwatch daily pipeline | 4.00 | 2.00 | ≤ 1.5× floor | missed |",
+        "",
+        "What dominates: stage 3: evaluate rules (mapInPandas), 60% of the job",
+    ]
+
+
+def test_failed_section_shows_its_error():
+    assert section_table("p2", RESULTS)[-1] == (
+        "Failed: `AttributeError: module 'bench.daily' has no attribute 'p2'`")
+
+
+def test_p3_table_one_row_per_size_then_the_goals():
+    assert section_table("p3", RESULTS)[2:] == [
+        "| size | seconds | driver peak MB | goal |  |",
+        "| --- | --- | --- | --- | --- |",
+        "| 100,000 faults | 10.00 | 400 |  |  |",
+        "| 200,000 faults | 20.00 | 410 |  |  |",
+        "| log-log slope | 1.000 |  | ≤ 1.05 | met |",
+        "| driver peak, largest / smallest |  | 1.02 | flat (≤ 1.25) | met |",
+    ]
+
+
+def test_incomplete_figures_cannot_be_reported():
+    with pytest.raises(KeyError):
+        section_table("p4", {"p4.driver_rows_s": 1.0})
+
+
+def test_whole_report_has_the_environment_and_only_the_sections_that_ran():
+    text = render(RESULTS)
+    assert text.startswith("# Benchmarks\n\n`python -m bench --scale small` at commit `abc123`, "
+                           "2026-11-23T21:00:00+00:00.")
+    assert "- machine.cores: 2\n- versions.pyspark: 3.5.9\n" in text
+    assert "| fleetwatch ingest (JSON lines) | 45,000 | 0.90 | ≥ 0.8× driver loop | met |" in text
+    assert "| vectorised (one pass over all groups) | 2,000,000 | 100.00 |" in text
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == ["## P1 — evaluation on cached synthetic input",
+                        "## P2 — end to end from Cassandra", "## P3 — scaling of the daily job",
+                        "## P4 — ingest", "## Rule evaluator"]

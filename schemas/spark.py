@@ -2,6 +2,7 @@
 here only for its type classes; no session is created."""
 
 from pyspark.sql.types import (
+    BinaryType,
     BooleanType,
     DateType,
     DoubleType,
@@ -31,11 +32,9 @@ FAULTS = _struct(
 PENDING_FAULTS = _struct(
     ("as_of", DateType(), False),
     ("shard", IntegerType(), False),
-    ("rule_id", LongType(), False),
-    ("serial_number", StringType(), False),
-    ("ts", TimestampType(), False),
-    ("tag", StringType(), False),
-    ("received_day", DateType(), True),
+    ("block", IntegerType(), False),
+    ("faults", IntegerType(), True),
+    ("payload", BinaryType(), True),
 )
 
 REJECTED_MESSAGES = _struct(

@@ -1,15 +1,17 @@
 """What the daily job runs inside `mapInPandas`: whole partitions, batch by
-batch, each batch holding complete (rule, serial) groups; never a Python call
+batch, each batch holding every fault of its serials; never a Python call
 per row or per group.
 
-The input partitions are sorted by (rule_id, serial_number, ts), so only the
-last group of an Arrow batch can continue into the next one: it is held back
-and evaluated with the next batch.
+The input partitions are sorted by (serial_number, ts), so only the last
+serial of an Arrow batch can continue into the next one: it is held back and
+evaluated with the next batch. Each batch is fanned out to the rules its
+faults concern with one vectorised merge, evaluated, and the day's own faults
+are packed into the next pending generation's blocks on the way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -21,8 +23,14 @@ from rules.ast import Rule
 from rules.parser import parse_rule
 from rules.tti import apply_tti
 from rules.vectorised import evaluate_frame
+from spark_app.daily.pending_blocks import BlockPacker
 
 VIOLATION_COLUMNS = ["rule_id", "serial_number", "ts"]
+# Violations (rule_id, serial_number, ts) and pending blocks (shard, block,
+# faults, payload) leave the same pass; the other half of a row is null.
+OUTPUT_COLUMNS = ("rule_id long, serial_number string, ts timestamp, "
+                  "shard int, block int, faults int, payload binary")
+TODAY = 0  # scope of the faults received on the day being run
 
 
 @lru_cache(maxsize=4096)
@@ -30,8 +38,9 @@ def _parsed(expression: str) -> Rule:
     return parse_rule(expression)
 
 
-def complete_groups(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """Re-cut sorted batches so no (rule_id, serial_number) group spans two."""
+def complete_groups(batches: Iterator[pd.DataFrame],
+                    keys: Sequence[str] = ("serial_number",)) -> Iterator[pd.DataFrame]:
+    """Re-cut batches sorted by `keys` so no group spans two."""
     carried: pd.DataFrame | None = None
     for batch in batches:
         if carried is not None:
@@ -39,10 +48,11 @@ def complete_groups(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         if batch.empty:
             carried = None
             continue
-        rule_ids = batch["rule_id"].to_numpy()
-        serials = batch["serial_number"].to_numpy()
         last = len(batch) - 1
-        same_as_last = (rule_ids == rule_ids[last]) & (serials == serials[last])
+        same_as_last = np.ones(len(batch), dtype=bool)
+        for key in keys:
+            values = batch[key].to_numpy()
+            same_as_last &= values == values[last]
         # the trailing run of the last group (the frame is sorted, so it is a suffix)
         cut = last + 1 - int(np.argmin(same_as_last[::-1])) if not same_as_last.all() else 0
         carried = batch.iloc[cut:]
@@ -61,12 +71,22 @@ def to_epoch_ms(column: pd.Series) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Everything a Python worker needs, shipped once in the closure."""
+    """Everything a Python worker needs, shipped once in the closure.
+
+    `scope_rules` says which rules the rows of each scope count for: scope 0
+    (the day's faults) counts for every rule; scope k > 0 (generation D-k) for
+    the rules that generation serves; scope -k (the faults of D-k read again)
+    for the rules it does not.
+    """
     expressions: Mapping[int, str]
+    rule_tags: tuple[tuple[str, str, int], ...]  # (model, tag, rule_id)
+    scope_rules: Mapping[int, frozenset[int]]
     db_url: str
     run_id: str
     detected_at: datetime
     upsert_batch_size: int
+    shards: int
+    block_rows: int
 
     def rules(self) -> tuple[dict[int, Rule], dict[int, int]]:
         """The rules with tti removed (applied later, across days) and each one's tti."""
@@ -76,44 +96,78 @@ class Evaluation:
         tti = {rule_id: rule.tti_ms for rule_id, rule in parsed.items() if rule.tti_ms}
         return without_tti, tti
 
-    def violations(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        """mapInPandas: (rule_id, serial_number, tag, ts) → new violations (rule_id,
-        serial_number, ts), tti applied from the violations already stored."""
+    def run(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """mapInPandas: faults (serial_number, model, tag, ts, scope) → new
+        violations, tti applied from those already stored, and the blocks of
+        the day's faults for the next pending generation."""
+        from pyspark import TaskContext
+
         rules, tti = self.rules()
+        rule_tags = pd.DataFrame(list(self.rule_tags), columns=["model", "tag", "rule_id"])
+        packer = BlockPacker(TaskContext.get().partitionId(), self.shards, self.block_rows)
         for batch in complete_groups(batches):
-            faults = pd.DataFrame({"rule_id": batch["rule_id"].to_numpy(np.int64),
-                                   "serial_number": batch["serial_number"].to_numpy(),
+            faults = pd.DataFrame({"serial_number": batch["serial_number"].to_numpy(),
+                                   "model": batch["model"].to_numpy(),
                                    "tag": batch["tag"].to_numpy(),
-                                   "ts": to_epoch_ms(batch["ts"])})
-            found = evaluate_frame(faults, rules)
-            if tti and not found.empty:
-                found = apply_tti(found, self._anchors(found, tti), tti)
-            if found.empty:
-                continue
-            yield pd.DataFrame({
-                "rule_id": found["rule_id"].to_numpy(np.int64),
-                "serial_number": found["serial_number"].to_numpy(),
-                "ts": found["ts"].to_numpy(np.int64).astype("datetime64[ms]").astype(
-                    "datetime64[ns]"),
-            })
+                                   "ts": to_epoch_ms(batch["ts"]),
+                                   "scope": batch["scope"].to_numpy(np.int32)})
+            blocks = list(packer.add(faults[faults["scope"] == TODAY]))
+            if blocks:
+                yield _block_rows(blocks)
+            found = self.violations(faults, rules, tti, rule_tags)
+            if not found.empty:
+                yield _violation_rows(found)
+        blocks = list(packer.flush())
+        if blocks:
+            yield _block_rows(blocks)
+
+    def violations(self, faults: pd.DataFrame, rules: dict[int, Rule], tti: dict[int, int],
+                   rule_tags: pd.DataFrame) -> pd.DataFrame:
+        """The new violations of whole serials (rule_id, serial_number, ts: ms)."""
+        # Only a (rule, serial) with a fresh fault (the day's own, or one read
+        # again for a rule no generation serves) can hold a violation not found
+        # on an earlier day.
+        faults = faults[_any_in_group(faults["serial_number"].to_numpy(),
+                                      faults["scope"].to_numpy() <= TODAY)]
+        fanned = faults.merge(rule_tags, on=["model", "tag"])
+        fanned = fanned[self._counts_for(fanned["scope"].to_numpy(), fanned["rule_id"].to_numpy())]
+        serials, _ = pd.factorize(fanned["serial_number"])
+        groups = fanned["rule_id"].to_numpy(np.int64) * (len(serials) + 1) + serials
+        fanned = fanned[_any_in_group(groups, fanned["scope"].to_numpy() <= TODAY)]
+        if fanned.empty:
+            return pd.DataFrame(columns=VIOLATION_COLUMNS)
+        found = evaluate_frame(fanned[["rule_id", "serial_number", "tag", "ts"]], rules)
+        if tti and not found.empty:
+            found = apply_tti(found, self._anchors(found, tti), tti)
+        return found
+
+    def _counts_for(self, scopes: np.ndarray, rule_ids: np.ndarray) -> np.ndarray:
+        keep = scopes == TODAY
+        for scope in np.unique(scopes[~keep]):
+            rows = scopes == scope
+            allowed = np.fromiter(self.scope_rules.get(int(scope), ()), dtype=np.int64)
+            keep[rows] = np.isin(rule_ids[rows], allowed)
+        return keep
 
     def _anchors(self, found: pd.DataFrame, tti: Mapping[int, int]) -> pd.DataFrame:
-        """Stored violations within tti of this batch's candidates, per tti rule."""
-        from spark_app.daily.violation_sink import engine_for, stored_instants
+        """Stored violations of this batch's tti rules and serials, near its
+        candidates: where the tti filter continues from. One query per batch."""
+        from spark_app.daily.violation_sink import engine_for, stored_violations
 
-        engine = engine_for(self.db_url)
-        rows: list[tuple[int, str, int]] = []
-        for rule_id, window in tti.items():
-            mine = found[found["rule_id"] == rule_id]
-            if mine.empty:
-                continue
-            low = _to_datetime(int(mine["ts"].min()) - window)
-            high = _to_datetime(int(mine["ts"].max()) + window)
-            for serial, instant in stored_instants(engine, rule_id, mine["serial_number"].unique(),
-                                                   low, high):
-                rows.append((rule_id, serial, _to_epoch_ms(instant)))
-        return pd.DataFrame(rows, columns=VIOLATION_COLUMNS).astype(
-            {"rule_id": "int64", "ts": "int64"})
+        mine = found[found["rule_id"].isin(list(tti))]
+        if mine.empty:
+            return pd.DataFrame({"rule_id": pd.Series(dtype="int64"),
+                                 "serial_number": pd.Series(dtype=object),
+                                 "ts": pd.Series(dtype="int64")})
+        widest = max(tti[rule_id] for rule_id in mine["rule_id"].unique())
+        rows = stored_violations(engine_for(self.db_url), sorted(mine["rule_id"].unique()),
+                                 mine["serial_number"].unique(),
+                                 _to_datetime(int(mine["ts"].min()) - widest),
+                                 _to_datetime(int(mine["ts"].max()) + widest))
+        return pd.DataFrame({
+            "rule_id": np.array([row[0] for row in rows], dtype=np.int64),
+            "serial_number": np.array([row[1] for row in rows], dtype=object),
+            "ts": np.array([row[2] for row in rows], dtype="datetime64[ms]").astype(np.int64)})
 
     def upsert(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         """mapInPandas: violations → upserted; yields (found, new) counts."""
@@ -123,20 +177,51 @@ class Evaluation:
         for batch in batches:
             if batch.empty:
                 continue
-            rows = [{"rule_id": int(rule_id), "serial_number": serial,
-                     "ts": instant.to_pydatetime().replace(tzinfo=None),
-                     "detected_at": self.detected_at, "run_id": self.run_id}
-                    for rule_id, serial, instant in zip(
-                        batch["rule_id"], batch["serial_number"],
-                        pd.to_datetime(batch["ts"], utc=True), strict=True)]
+            instants = pd.to_datetime(batch["ts"], utc=True).dt.tz_localize(None)
+            rows = pd.DataFrame({"rule_id": batch["rule_id"].astype("int64"),
+                                 "serial_number": batch["serial_number"],
+                                 "ts": np.array(instants.dt.to_pydatetime()),
+                                 "detected_at": self.detected_at,
+                                 "run_id": self.run_id}).to_dict("records")
             new = upsert_violations(engine, rows, self.upsert_batch_size)
             yield pd.DataFrame({"found": [len(rows)], "new": [new]})
 
 
+def _any_in_group(groups: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """Rows whose group has at least one flagged row."""
+    codes, _ = pd.factorize(groups)
+    flagged = np.zeros(codes.max() + 1 if len(codes) else 0, dtype=bool)
+    flagged[codes[flags]] = True
+    return flagged[codes]
+
+
+def _violation_rows(found: pd.DataFrame) -> pd.DataFrame:
+    count = len(found)
+    return pd.DataFrame({
+        "rule_id": found["rule_id"].to_numpy(np.int64),
+        "serial_number": found["serial_number"].to_numpy(),
+        "ts": found["ts"].to_numpy(np.int64).astype("datetime64[ms]").astype("datetime64[ns]"),
+        "shard": pd.array([None] * count, dtype="Int32"),
+        "block": pd.array([None] * count, dtype="Int32"),
+        "faults": pd.array([None] * count, dtype="Int32"),
+        "payload": [None] * count,
+    })
+
+
+def _block_rows(blocks: list[tuple[int, int, int, bytes]]) -> pd.DataFrame:
+    count = len(blocks)
+    shards, block_ids, faults, payloads = zip(*blocks, strict=True)
+    return pd.DataFrame({
+        "rule_id": pd.array([None] * count, dtype="Int64"),
+        "serial_number": [None] * count,
+        "ts": np.full(count, np.datetime64("NaT"), dtype="datetime64[ns]"),
+        "shard": np.array(shards, dtype=np.int32),
+        "block": np.array(block_ids, dtype=np.int32),
+        "faults": np.array(faults, dtype=np.int32),
+        "payload": list(payloads),
+    })
+
+
 def _to_datetime(epoch_ms: int) -> datetime:
     """Naive UTC, as the relational tables store instants."""
-    return (np.datetime64(epoch_ms, "ms").astype(datetime))
-
-
-def _to_epoch_ms(value: datetime) -> int:
-    return int(np.datetime64(value.replace(tzinfo=None), "ms").astype(np.int64))
+    return np.datetime64(epoch_ms, "ms").astype(datetime)

@@ -1,28 +1,33 @@
 """The daily job's DataFrame transformations (DataFrame -> DataFrame where
-they can be), testable on small frames."""
+they can be), testable on small frames.
+
+The evaluation input has one row per rule-relevant fault, never one per
+(fault, rule): `scope` says which rules a row counts for (see
+`spark_app.daily.evaluate.Scopes`), and the Python side fans faults out to
+their rules batch by batch. That keeps the shuffle as small as the day.
+"""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType
+from pyspark.sql.types import StringType, StructField, StructType
 
-from schemas.spark import PENDING_FAULTS
 from spark_app.cassandra_read import CASSANDRA_FORMAT, read_table
 from spark_app.config import Config
+from spark_app.daily.evaluate import OUTPUT_COLUMNS
+from spark_app.daily.pending_blocks import DECODED_COLUMNS, decode_blocks
 
-RULE_MAP = StructType([StructField("model", StringType(), False),
-                       StructField("tag", StringType(), False),
-                       StructField("rule_id", LongType(), False)])
-EVALUATION_COLUMNS = ["rule_id", "serial_number", "tag", "ts", "received_day"]
-VIOLATIONS = "rule_id long, serial_number string, ts timestamp"
+RULE_TAGS = StructType([StructField("model", StringType(), False),
+                        StructField("tag", StringType(), False)])
+EVALUATION_COLUMNS = ["serial_number", "model", "tag", "ts", "scope"]
 
 
-def rule_map(spark: SparkSession, rows: list[tuple[str, str, int]]) -> DataFrame:
-    """(model, tag) → rule_id, one row per tag of each rule: small, broadcast."""
-    return spark.createDataFrame(rows, RULE_MAP)
+def rule_tags(spark: SparkSession, pairs: list[tuple[str, str]]) -> DataFrame:
+    """The (model, tag) pairs some rule mentions: small, broadcast."""
+    return spark.createDataFrame(sorted(set(pairs)), RULE_TAGS)
 
 
 def faults_received(spark: SparkSession, config: Config, days: list[date]) -> DataFrame:
@@ -32,65 +37,66 @@ def faults_received(spark: SparkSession, config: Config, days: list[date]) -> Da
             .where(F.col("day").isin(days) & F.col("shard").isin(shards)))
 
 
-def relevant_faults(faults: DataFrame, rules: DataFrame) -> DataFrame:
-    """Faults joined with the rules they concern (broadcast hash join), in the
-    evaluation's columns."""
-    return (faults.join(F.broadcast(rules), ["model", "tag"])
-            .select("rule_id", "serial_number", "tag", "ts", F.col("day").alias("received_day")))
+def relevant_faults(faults: DataFrame, tags: DataFrame, day: date) -> DataFrame:
+    """The faults some rule concerns (broadcast hash semi-join), in the
+    evaluation's columns; scope 0 for faults received on `day`, -k for those
+    received k days before it (read again for rules no generation serves)."""
+    return (faults.join(F.broadcast(tags), ["model", "tag"], "left_semi")
+            .select("serial_number", "model", "tag", "ts",
+                    F.datediff(F.col("day"), F.lit(day)).alias("scope")))
 
 
-def pending_of(spark: SparkSession, config: Config, generation, covered: set[int], rulebook,
-               missing: set[int], day: date, horizon: int) -> DataFrame:
-    """The pending faults valid for `day`: from generation as_of D-1 for the rules
-    it serves, rebuilt from the faults of D-H … D-1 for the others."""
-    parts = []
-    if generation is not None and covered:
-        shards = list(range(config.get("cassandra", "shards")))
-        parts.append(read_table(spark, config, "pending_faults")
-                     .where((F.col("as_of") == F.lit(generation.as_of))
-                            & F.col("shard").isin(shards))
-                     .where(F.col("rule_id").isin(sorted(covered)))
-                     .select(*EVALUATION_COLUMNS))
-    if horizon and missing:
-        days = [day - timedelta(days=back) for back in range(horizon, 0, -1)]
-        parts.append(relevant_faults(faults_received(spark, config, days),
-                                     rule_map(spark, rulebook.tag_rows(sorted(missing)))))
+def stored_pending(spark: SparkSession, config: Config, as_of_days: list[date],
+                   day: date) -> DataFrame:
+    """The faults of the stored generations `as_of_days`, decoded from their
+    blocks on the executors; scope k for the generation of D-k."""
+    shards = list(range(config.get("cassandra", "shards")))
+    blocks = (read_table(spark, config, "pending_faults")
+              .where(F.col("as_of").isin(as_of_days) & F.col("shard").isin(shards))
+              .select("as_of", "payload"))
+    return (blocks.mapInArrow(decode_blocks, DECODED_COLUMNS)
+            .select("serial_number", "model", "tag", "ts",
+                    F.datediff(F.lit(day), F.col("as_of")).alias("scope")))
+
+
+def union_all(spark: SparkSession, parts: list[DataFrame]) -> DataFrame:
     if not parts:
-        return spark.createDataFrame([], PENDING_FAULTS).select(*EVALUATION_COLUMNS)
+        return spark.createDataFrame(
+            [], "serial_number string, model string, tag string, ts timestamp, scope int")
     result = parts[0]
     for part in parts[1:]:
         result = result.unionByName(part)
     return result
 
 
-def evaluate_and_upsert(evaluation_input: DataFrame, evaluation, partitions: int) -> tuple[int, int]:
-    """Violations of every (rule, serial) group, upserted from the executors;
-    returns (found, new). Groups are co-located by the repartition and sorted so
-    each Arrow batch can be cut into whole groups."""
-    counts = (evaluation_input
-              .repartition(partitions, "rule_id", "serial_number")
-              .sortWithinPartitions("rule_id", "serial_number", "ts")
-              .mapInPandas(evaluation.violations, VIOLATIONS)
-              .mapInPandas(evaluation.upsert, "found long, new long")
+def evaluated(evaluation_input: DataFrame, evaluation, partitions: int) -> DataFrame:
+    """Violations and the next generation's blocks, in one pass over the input.
+    A serial's faults are co-located by the repartition and sorted, so each
+    Arrow batch can be cut into whole serials."""
+    return (evaluation_input
+            .repartition(partitions, "serial_number")
+            .sortWithinPartitions("serial_number", "ts")
+            .mapInPandas(evaluation.run, OUTPUT_COLUMNS))
+
+
+def violations(evaluated_rows: DataFrame) -> DataFrame:
+    return evaluated_rows.where(F.col("payload").isNull()).select("rule_id", "serial_number", "ts")
+
+
+def pending_blocks(evaluated_rows: DataFrame, day: date) -> DataFrame:
+    return (evaluated_rows.where(F.col("payload").isNotNull())
+            .select(F.lit(day).alias("as_of"), "shard", "block", "faults", "payload"))
+
+
+def upsert(violation_rows: DataFrame, evaluation) -> tuple[int, int]:
+    """Upserts from the executors; returns (found, new)."""
+    counts = (violation_rows.mapInPandas(evaluation.upsert, "found long, new long")
               .agg(F.sum("found").alias("found"), F.sum("new").alias("new"))
               .collect()[0])
     return int(counts["found"] or 0), int(counts["new"] or 0)
 
 
-def next_generation(evaluation_input: DataFrame, day: date, horizon: int,
-                    shards: int) -> DataFrame:
-    """Generation as_of D: the evaluation input received on D-H+1 … D."""
-    oldest_kept = day - timedelta(days=horizon - 1)
-    return (evaluation_input
-            .where(F.col("received_day") >= F.lit(oldest_kept))
-            .withColumn("as_of", F.lit(day))
-            # crc32 of the UTF-8 bytes, as spark_app.faults.shard_of computes it
-            .withColumn("shard", (F.crc32(F.col("serial_number").cast("binary"))
-                                  % F.lit(shards)).cast("int"))
-            .select(*PENDING_FAULTS.fieldNames()))
-
-
-def write_pending(generation: DataFrame, config: Config) -> None:
-    (generation.write.format(CASSANDRA_FORMAT)
+def write_pending(blocks: DataFrame, config: Config) -> None:
+    (blocks.write.format(CASSANDRA_FORMAT)
      .options(keyspace=config.get("cassandra", "keyspace"), table="pending_faults")
      .mode("append").save())

@@ -2,13 +2,15 @@
 
 1. rules: load and parse the active rules on the driver; broken ones are
    recorded and skipped.
-2. read: the day's faults (partition key pushed down) joined with the
-   broadcast (model, tag) → rule map; the pending faults valid for D (the
-   generation as_of D-1, rebuilt from `faults` for the rules it does not
-   serve); their union, cached.
-3. evaluate: repartition by (rule, serial), sort, evaluate whole batches in
-   mapInPandas, apply tti from the violations already stored, upsert.
-4. pending: write generation as_of D, switch to it, drop those before D-1.
+2. evaluate: the day's faults (partition key pushed down) semi-joined with
+   the broadcast (model, tag) pairs of the rules; the pending faults valid for
+   D (generations D-H … D-1, and `faults` of those days again for the rules a
+   generation does not serve); repartitioned by serial, sorted, evaluated in
+   mapInPandas with tti continued from the violations already stored. The
+   same pass packs the day's relevant faults into the next generation's
+   blocks. Its output (violations and blocks, small) is cached.
+3. upsert the violations from the executors.
+4. pending: write generation as_of D, switch to it, drop those before D-H.
 5. record the run in job_runs.
 
 Every step is idempotent on (D, data): a rerun, after success or a crash at
@@ -25,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from spark_app.config import Config
 
-STEPS = ("rules", "read", "evaluate", "pending_write", "switch", "drop", "record")
+STEPS = ("rules", "evaluate", "upsert", "pending_write", "switch", "drop", "record")
 FAIL_AFTER_ENV = "FLEETWATCH_TEST_FAIL_AFTER"  # test hook: crash right after a step
 
 
@@ -85,7 +87,7 @@ def _run_steps(spark, config, engine, day, result, fail_after) -> None:
     from spark_app.cassandra_session import cassandra_session
     from spark_app.daily import frames
     from spark_app.daily.evaluate import Evaluation
-    from spark_app.daily.pending import PendingGenerations
+    from spark_app.daily.pending import PendingGenerations, horizon_days
     from spark_app.daily.rulebook import load_rulebook
 
     describe = spark.sparkContext.setJobDescription
@@ -98,48 +100,75 @@ def _run_steps(spark, config, engine, day, result, fail_after) -> None:
 
     with cassandra_session(config, keyspace) as session:
         generations = PendingGenerations(session, keyspace, shards)
-        previous = generations.get(day - timedelta(days=1)) if horizon else None
         fingerprints = rulebook.fingerprints()
-        covered = previous.covered(fingerprints, horizon) if previous else set()
-        missing = set(rulebook.rules) - covered
+        every_rule = frozenset(rulebook.rules)
+        scope_rules: dict[int, frozenset[int]] = {}
+        stored_days, reread = [], {}
+        for back, as_of in zip(range(horizon, 0, -1), horizon_days(day, horizon), strict=True):
+            generation = generations.get(as_of)
+            covered = generation.covered(fingerprints) if generation else frozenset()
+            if covered:
+                stored_days.append(as_of)
+                scope_rules[back] = covered
+            if every_rule - covered:
+                reread[as_of] = scope_rules[-back] = every_rule - covered
 
         faults_seen, pending_seen = Observation("faults_read"), Observation("pending_read")
-        rule_map = frames.rule_map(spark, rulebook.tag_rows())
         today = frames.relevant_faults(
             frames.faults_received(spark, config, [day]).observe(
-                faults_seen, F.count(F.lit(1)).alias("rows")), rule_map)
-        pending = frames.pending_of(spark, config, previous, covered, rulebook, missing, day,
-                                    horizon).observe(pending_seen, F.count(F.lit(1)).alias("rows"))
-        evaluation_input = today.unionByName(pending).persist(StorageLevel.MEMORY_AND_DISK)
+                faults_seen, F.count(F.lit(1)).alias("rows")),
+            frames.rule_tags(spark, rulebook.tag_pairs()), day)
+        pending = []
+        if stored_days:
+            pending.append(frames.stored_pending(spark, config, stored_days, day))
+        if reread:
+            # Rules some generation does not serve (new, changed, or no
+            # generation at all) see the recent past through `faults` itself.
+            missing = frozenset().union(*reread.values())
+            pending.append(frames.relevant_faults(
+                frames.faults_received(spark, config, sorted(reread)),
+                frames.rule_tags(spark, rulebook.tag_pairs(missing)), day))
+        pending_input = frames.union_all(spark, pending).observe(
+            pending_seen, F.count(F.lit(1)).alias("rows"))
+
+        evaluation = Evaluation(
+            rulebook.expressions(), tuple(rulebook.tag_rows()), scope_rules,
+            config.database_url(), result.run_id, _utcnow().replace(tzinfo=None),
+            config.get("daily", "upsert_batch_size"), shards, config.get("daily", "block_rows"))
+        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+        evaluated = frames.evaluated(today.unionByName(pending_input), evaluation,
+                                     partitions).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            describe(f"read faults of {day} and pending faults, join with rules")
-            evaluation_input.count()  # materialises the cache (one read of Cassandra)
+            describe(f"read faults of {day} and pending faults, evaluate rules")
+            evaluated.count()  # one read of Cassandra; violations and blocks are kept
             result.faults_read = int(faults_seen.get.get("rows", 0))
             result.pending_read = int(pending_seen.get.get("rows", 0))
-            _fail_after("read", fail_after)
-
-            describe(f"evaluate rules, upsert violations of {day}")
-            evaluation = Evaluation(rulebook.expressions(), config.database_url(),
-                                    result.run_id, _utcnow().replace(tzinfo=None),
-                                    config.get("daily", "upsert_batch_size"))
-            partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-            result.violations_found, result.violations_new = frames.evaluate_and_upsert(
-                evaluation_input, evaluation, partitions)
             _fail_after("evaluate", fail_after)
+
+            describe(f"upsert violations of {day}")
+            result.violations_found, result.violations_new = frames.upsert(
+                frames.violations(evaluated), evaluation)
+            _fail_after("upsert", fail_after)
 
             if horizon:
                 describe(f"write pending generation as of {day}")
                 generations.clear(day)
-                frames.write_pending(frames.next_generation(evaluation_input, day, horizon, shards),
-                                     config)
+                blocks = frames.pending_blocks(evaluated, day)
+                frames.write_pending(blocks, config)
                 _fail_after("pending_write", fail_after)
-                generations.switch_to(day, horizon, fingerprints)
+                generations.switch_to(day, fingerprints, _pending_count(blocks))
                 _fail_after("switch", fail_after)
-                # Keep D-1 too, so rerunning D finds its pending faults.
-                generations.drop_older_than(day - timedelta(days=1))
+                # Keep D-H too: rerunning D needs D-H … D-1.
+                generations.drop_older_than(day - timedelta(days=horizon))
             _fail_after("drop", fail_after)
         finally:
-            evaluation_input.unpersist()
+            evaluated.unpersist()
+
+
+def _pending_count(blocks) -> int:
+    from pyspark.sql import functions as F
+
+    return int(blocks.agg(F.sum("faults")).collect()[0][0] or 0)
 
 
 def _stages(spark, group: str) -> list[dict]:

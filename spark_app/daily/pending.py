@@ -1,30 +1,36 @@
-"""Pending faults: the rule-relevant faults of the horizon's last days, kept in
-generations so the next day's faults can still combine with them.
+"""Pending faults: the rule-relevant faults of the horizon's last days, kept so
+the next days' faults can still combine with them.
 
-Generation `as_of = X` holds the faults received on X-H+1 … X, tagged with the
-rule they are pending for, and is valid for day X+1. Its metadata row is the
-switch: written last, and a generation without it (or built for another
-horizon, or for another version of a rule) is not trusted for that rule.
+One generation per received day: generation `as_of = X` holds the faults
+received on X that concerned an active rule, packed in blocks
+(`pending_blocks`), and serves days X+1 … X+H. Its metadata row is the
+switch: written after all its blocks, and a generation without it is never
+read. For a rule whose fingerprint (model and tags) the generation was not
+built for, the day is rebuilt from `faults` instead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+
+from spark_app.daily.pending_blocks import decode
 
 
 @dataclass(frozen=True)
 class Generation:
     as_of: date
-    horizon_days: int
     rule_fingerprints: dict[int, str]
 
-    def covered(self, fingerprints: dict[int, str], horizon_days: int) -> set[int]:
+    def covered(self, fingerprints: dict[int, str]) -> frozenset[int]:
         """The rules this generation serves as they are now."""
-        if horizon_days != self.horizon_days:
-            return set()
-        return {rule_id for rule_id, fingerprint in fingerprints.items()
-                if self.rule_fingerprints.get(rule_id) == fingerprint}
+        return frozenset(rule_id for rule_id, fingerprint in fingerprints.items()
+                         if self.rule_fingerprints.get(rule_id) == fingerprint)
+
+
+def horizon_days(day: date, horizon: int) -> list[date]:
+    """The received days whose faults are still pending for `day`: D-H … D-1."""
+    return [day - timedelta(days=back) for back in range(horizon, 0, -1)]
 
 
 class PendingGenerations:
@@ -34,23 +40,24 @@ class PendingGenerations:
         self.session = session
         self.shards = list(range(shards))
         self.select_one = session.prepare(
-            f"SELECT as_of, horizon_days, rule_fingerprints, complete "
-            f"FROM {keyspace}.pending_generations WHERE as_of = ?")
+            f"SELECT as_of, rule_fingerprints FROM {keyspace}.pending_generations "
+            "WHERE as_of = ?")
         self.select_all = session.prepare(f"SELECT as_of FROM {keyspace}.pending_generations")
         self.mark = session.prepare(
             f"INSERT INTO {keyspace}.pending_generations "
-            "(as_of, horizon_days, rule_fingerprints, complete, written_at) "
-            "VALUES (?, ?, ?, true, ?)")
+            "(as_of, rule_fingerprints, faults, written_at) VALUES (?, ?, ?, ?)")
         self.unmark = session.prepare(
             f"DELETE FROM {keyspace}.pending_generations WHERE as_of = ?")
         self.delete_partitions = session.prepare(
             f"DELETE FROM {keyspace}.pending_faults WHERE as_of = ? AND shard IN ?")
+        self.select_blocks = session.prepare(
+            f"SELECT payload FROM {keyspace}.pending_faults WHERE as_of = ? AND shard IN ?")
 
     def get(self, as_of: date) -> Generation | None:
         row = self.session.execute(self.select_one, (as_of,)).one()
-        if row is None or not row.complete:
+        if row is None:
             return None
-        return Generation(_as_date(row.as_of), row.horizon_days, dict(row.rule_fingerprints or {}))
+        return Generation(_as_date(row.as_of), dict(row.rule_fingerprints or {}))
 
     def all_as_of(self) -> list[date]:
         return sorted(_as_date(row.as_of) for row in self.session.execute(self.select_all))
@@ -60,15 +67,24 @@ class PendingGenerations:
         self.session.execute(self.unmark, (as_of,))
         self.session.execute(self.delete_partitions, (as_of, self.shards))
 
-    def switch_to(self, as_of: date, horizon_days: int, fingerprints: dict[int, str]) -> None:
-        self.session.execute(self.mark, (as_of, horizon_days, fingerprints,
-                                         datetime.now(UTC)))
+    def switch_to(self, as_of: date, fingerprints: dict[int, str], faults: int) -> None:
+        self.session.execute(self.mark, (as_of, fingerprints, faults, datetime.now(UTC)))
 
     def drop_older_than(self, keep_from: date) -> list[date]:
         dropped = [as_of for as_of in self.all_as_of() if as_of < keep_from]
         for as_of in dropped:
             self.clear(as_of)
         return dropped
+
+    def faults(self, as_of: date) -> list[tuple[str, str, str, datetime]]:
+        """The decoded faults of one generation, sorted: for people and tests
+        (the daily job decodes blocks on the executors)."""
+        rows = []
+        for block in self.session.execute(self.select_blocks, (as_of, self.shards)):
+            table = decode(block.payload)
+            rows += zip(*(table.column(name).to_pylist()
+                          for name in ("serial_number", "model", "tag", "ts")), strict=True)
+        return sorted(rows)
 
 
 def _as_date(value) -> date:

@@ -50,6 +50,10 @@ class Rulebook:
         return sorted({(rule.model, tag, rule.rule_id)
                        for rule in chosen.values() for tag in rule.parsed.tags})
 
+    def tag_pairs(self, rule_ids=None) -> list[tuple[str, str]]:
+        """The (model, tag) pairs the rules mention: what makes a fault relevant."""
+        return sorted({(model, tag) for model, tag, _ in self.tag_rows(rule_ids)})
+
     def expressions(self) -> dict[int, str]:
         return {rule_id: rule.expression for rule_id, rule in self.rules.items()}
 

@@ -55,21 +55,21 @@ def upsert_violations(engine: Engine, rows: Sequence[dict], batch_size: int) -> 
     return inserted
 
 
-def stored_instants(engine: Engine, rule_id: int, serials: Iterable[str],
-                    low: datetime, high: datetime, chunk: int = 500) -> list[tuple[str, datetime]]:
-    """Violations already stored for one rule and some serials within [low, high]:
+def stored_violations(engine: Engine, rule_ids: Iterable[int], serials: Iterable[str],
+                      low: datetime, high: datetime,
+                      chunk: int = 500) -> list[tuple[int, str, datetime]]:
+    """Violations already stored for some rules and serials within [low, high]:
     the anchors that seed the tti filter across days."""
+    rule_ids = [int(rule_id) for rule_id in rule_ids]
     serials = sorted(set(serials))
-    statement = (select(Violation.serial_number, Violation.ts)
-                 .where(Violation.rule_id == bindparam("rule_id"))
+    statement = (select(Violation.rule_id, Violation.serial_number, Violation.ts)
+                 .where(Violation.rule_id.in_(bindparam("rule_ids", expanding=True)))
                  .where(Violation.serial_number.in_(bindparam("serials", expanding=True)))
                  .where(Violation.ts.between(bindparam("low"), bindparam("high"))))
-    found: list[tuple[str, datetime]] = []
+    found: list[tuple[int, str, datetime]] = []
     with engine.connect() as connection:
         for start in range(0, len(serials), chunk):
             found += connection.execute(statement, {
-                "rule_id": rule_id, "serials": serials[start:start + chunk],
+                "rule_ids": rule_ids, "serials": serials[start:start + chunk],
                 "low": low, "high": high}).all()
     return found
-
-

@@ -8,13 +8,14 @@ import json
 import os
 
 import pytest
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from rules.parser import parse_rule
 from schemas.relational import JobRun, Rule
 from spark_app.config import load_config
 from spark_app.daily.job import STEPS, InjectedFailure, run_day
+from spark_app.daily.pending import PendingGenerations
 from spark_app.relational import create_tables
 from tests.support.daily_data import (
     FIRST_DAY,
@@ -49,13 +50,15 @@ def daily_env(tmp_path, cassandra):
     engine.dispose()
 
 
-def pending_state(cassandra):
-    pending = sorted(tuple(row) for row in cassandra.execute(
-        "SELECT as_of, shard, rule_id, serial_number, ts, tag, received_day FROM pending_faults"))
-    generations = sorted((row.as_of, row.horizon_days, tuple(sorted(row.rule_fingerprints.items())))
-                         for row in cassandra.execute(
-                             "SELECT as_of, horizon_days, rule_fingerprints FROM pending_generations"))
-    return pending, generations
+def pending_state(cassandra, config):
+    """Every generation's metadata and decoded faults (block boundaries may differ)."""
+    generations = PendingGenerations(cassandra, config.get("cassandra", "keyspace"),
+                                     config.get("cassandra", "shards"))
+    return [(row.as_of, tuple(sorted(row.rule_fingerprints.items())), row.faults,
+             generations.faults(row.as_of))
+            for row in sorted(cassandra.execute(
+                "SELECT as_of, rule_fingerprints, faults FROM pending_generations"),
+                key=lambda row: row.as_of)]
 
 
 def test_days_in_order_equal_one_evaluation_over_all_faults(spark, cassandra, daily_env):
@@ -106,9 +109,9 @@ def test_a_crash_after_any_step_then_a_rerun_changes_nothing(spark, cassandra, d
         with pytest.raises(InjectedFailure):
             run_day(spark, config, last, fail_after=step)
         run_day(spark, config, last)
-        snapshots.append((stored_violations(engine), pending_state(cassandra)))
+        snapshots.append((stored_violations(engine), pending_state(cassandra, config)))
     run_day(spark, config, last)  # and once more after a success
-    snapshots.append((stored_violations(engine), pending_state(cassandra)))
+    snapshots.append((stored_violations(engine), pending_state(cassandra, config)))
     assert all(snapshot == snapshots[0] for snapshot in snapshots[1:])
     without_tti = [name for name in RULES if "tti" not in RULES[name][1]]
     assert stored_violations(engine, {ids[n] for n in without_tti}) == \
@@ -145,8 +148,52 @@ def test_a_broken_stored_rule_is_skipped_and_reported(spark, cassandra, daily_en
 def test_join_with_rules_is_a_broadcast_hash_join(spark, config):
     from spark_app.daily import frames
 
-    rules = frames.rule_map(spark, [("JAP", "#A", 1), ("JAP", "#B", 1)])
-    joined = frames.relevant_faults(frames.faults_received(spark, config, [FIRST_DAY]), rules)
+    tags = frames.rule_tags(spark, [("JAP", "#A"), ("JAP", "#B")])
+    joined = frames.relevant_faults(frames.faults_received(spark, config, [FIRST_DAY]), tags,
+                                    FIRST_DAY)
     plan = joined._jdf.queryExecution().executedPlan().toString()
     assert "BroadcastHashJoin" in plan, plan
     assert '"day" IN' in plan or '"day" = ?' in plan, plan
+
+
+def test_a_rule_activated_later_sees_the_recent_past(spark, cassandra, daily_env):
+    config, engine, ids = daily_env
+    with engine.begin() as connection:
+        connection.execute(update(Rule).where(Rule.id == ids["pair"]).values(active=False))
+    faults = make_faults(seed=13, days=5, late=True)
+    write_faults(cassandra, config, faults)
+    days = received_days(faults)
+    for day in days[:3]:
+        run_day(spark, config, day)
+    with engine.begin() as connection:
+        connection.execute(update(Rule).where(Rule.id == ids["pair"]).values(active=True))
+    for day in days[3:]:
+        run_day(spark, config, day)
+    # The generations of the first days were built without the rule: its
+    # faults of those days came from `faults` again, and nothing was missed.
+    assert stored_violations(engine, {ids["pair"]}) == expected_violations(faults, ids, ["pair"])
+    generations = PendingGenerations(cassandra, config.get("cassandra", "keyspace"),
+                                     config.get("cassandra", "shards"))
+    assert ids["pair"] not in generations.get(days[2]).rule_fingerprints
+    assert ids["pair"] in generations.get(days[-1]).rule_fingerprints
+
+
+def test_generations_beyond_the_horizon_are_dropped(spark, cassandra, daily_env, tmp_path):
+    _, engine, ids = daily_env
+    config = load_config(environ={**os.environ, "FLEETWATCH_DAILY_HORIZON_DAYS": "2",
+                                  "FLEETWATCH_DATABASE_URL": str(engine.url)})
+    faults = make_faults(seed=17, days=5, late=False)
+    write_faults(cassandra, config, faults)
+    days = received_days(faults)
+    for day in days:
+        run_day(spark, config, day)
+    generations = PendingGenerations(cassandra, config.get("cassandra", "keyspace"),
+                                     config.get("cassandra", "shards"))
+    # D-2 … D stay: the next day needs D-1 and D, a rerun of D needs D-2 and D-1.
+    assert generations.all_as_of() == days[-3:]
+    last = days[-1]
+    relevant = {("JAP", tag) for tag in "#A #B #C #D #E".split()} | \
+        {("KOM", "#A"), ("KOM", "#C"), ("KOM", "#E")}  # what RULES mention
+    assert generations.faults(last) == sorted(
+        (f.serial_number, f.model, f.tag, f.ts) for f in faults
+        if f.day == last and (f.model, f.tag) in relevant)

@@ -1,0 +1,87 @@
+"""Pending faults packed in blocks: one Cassandra row holds up to a few
+thousand faults as a compressed Arrow IPC stream.
+
+Writing the day's rule-relevant faults row by row would cost Cassandra more
+than reading the day did (a mutation per fault); a block is one cell, so the
+next generation costs about its compressed size. Blocks are opaque to CQL:
+`PendingGenerations.faults()` decodes them for people and tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+BLOCK_SCHEMA = pa.schema([("serial_number", pa.string()), ("model", pa.string()),
+                          ("tag", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))])
+DECODED_COLUMNS = "serial_number string, model string, tag string, ts timestamp, as_of date"
+_WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
+
+
+def encode(faults: pd.DataFrame) -> bytes:
+    """serial_number, model, tag, ts (epoch ms, int64) → one block's bytes."""
+    table = pa.table({
+        "serial_number": pa.array(faults["serial_number"].to_numpy(object), pa.string()),
+        "model": pa.array(faults["model"].to_numpy(object), pa.string()),
+        "tag": pa.array(faults["tag"].to_numpy(object), pa.string()),
+        "ts": pa.array(faults["ts"].to_numpy(np.int64) * 1000, pa.timestamp("us", tz="UTC")),
+    }, schema=BLOCK_SCHEMA)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, BLOCK_SCHEMA, options=_WRITE_OPTIONS) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def decode(payload: bytes) -> pa.Table:
+    return pa.ipc.open_stream(payload).read_all()
+
+
+def decode_blocks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """mapInArrow: (as_of, payload) block rows → one row per pending fault."""
+    for batch in batches:
+        as_of = batch.column("as_of")
+        for index, payload in enumerate(batch.column("payload").to_pylist()):
+            table = decode(payload)
+            day = pa.array([as_of[index].as_py()] * table.num_rows, pa.date32())
+            yield from table.append_column("as_of", day).to_batches()
+
+
+class BlockPacker:
+    """Collects faults and cuts them into blocks of at most `block_rows`.
+
+    Block ids are `task partition × 1,000,000 + n`: a retried task rewrites the
+    same keys, and tasks never collide. The Cassandra partition is the task's
+    partition modulo the shard count, so a generation spreads over all shards.
+    """
+
+    def __init__(self, partition_id: int, shards: int, block_rows: int):
+        self.shard = partition_id % shards
+        self.next_block = partition_id * 1_000_000
+        self.block_rows = block_rows
+        self.pending: list[pd.DataFrame] = []
+        self.rows = 0
+
+    def add(self, faults: pd.DataFrame) -> Iterator[tuple[int, int, int, bytes]]:
+        if not faults.empty:
+            self.pending.append(faults)
+            self.rows += len(faults)
+        if self.rows >= self.block_rows:
+            yield from self._cut(final=False)
+
+    def flush(self) -> Iterator[tuple[int, int, int, bytes]]:
+        yield from self._cut(final=True)
+
+    def _cut(self, final: bool) -> Iterator[tuple[int, int, int, bytes]]:
+        if not self.pending:
+            return
+        faults = pd.concat(self.pending, ignore_index=True)
+        whole = len(faults) if final else len(faults) - len(faults) % self.block_rows
+        for start in range(0, whole, self.block_rows):
+            block = faults.iloc[start:start + self.block_rows]
+            yield self.shard, self.next_block, len(block), encode(block)
+            self.next_block += 1
+        rest = faults.iloc[whole:]
+        self.pending, self.rows = ([rest], len(rest)) if len(rest) else ([], 0)

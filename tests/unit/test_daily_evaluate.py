@@ -1,0 +1,73 @@
+"""The daily job's Python side on small frames (no JVM): pending blocks round
+trip, block cutting, and which rows count for which rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from spark_app.daily.evaluate import Evaluation, complete_groups
+from spark_app.daily.pending_blocks import BlockPacker, decode, encode
+
+T0 = 1_479_300_000_000  # 2016-11-16T12:40:00Z in ms
+
+
+def faults_frame(rows):
+    return pd.DataFrame(rows, columns=["serial_number", "model", "tag", "ts", "scope"])
+
+
+def evaluation(scope_rules=None):
+    return Evaluation(
+        expressions={1: "#A E:60 #B", 2: "#C"},
+        rule_tags=(("JAP", "#A", 1), ("JAP", "#B", 1), ("JAP", "#C", 2)),
+        scope_rules=scope_rules or {}, db_url="sqlite://", run_id="r",
+        detected_at=datetime(2016, 11, 17), upsert_batch_size=10, shards=4, block_rows=3)
+
+
+def test_a_block_decodes_to_the_faults_it_was_made_of():
+    faults = faults_frame([("JAP1", "JAP", "#A", T0, 0), ("JAP2", "KOM", "#B", T0 + 1, 0)])
+    table = decode(encode(faults))
+    assert table.column("serial_number").to_pylist() == ["JAP1", "JAP2"]
+    assert table.column("model").to_pylist() == ["JAP", "KOM"]
+    assert table.column("ts").to_pylist() == [
+        datetime(2016, 11, 16, 12, 40, tzinfo=UTC),
+        datetime(2016, 11, 16, 12, 40, 0, 1000, tzinfo=UTC)]
+
+
+def test_the_packer_cuts_full_blocks_and_flushes_the_rest():
+    packer = BlockPacker(partition_id=5, shards=4, block_rows=3)
+    rows = faults_frame([(f"S{n}", "JAP", "#A", T0 + n, 0) for n in range(7)])
+    first = list(packer.add(rows.iloc[:2]))
+    second = list(packer.add(rows.iloc[2:]))
+    last = list(packer.flush())
+    assert first == []
+    assert [(shard, block, count) for shard, block, count, _ in second + last] == \
+        [(1, 5_000_000, 3), (1, 5_000_001, 3), (1, 5_000_002, 1)]
+    decoded = [decode(payload).column("serial_number").to_pylist()
+               for *_, payload in second + last]
+    assert decoded == [["S0", "S1", "S2"], ["S3", "S4", "S5"], ["S6"]]
+
+
+def test_complete_groups_never_splits_a_serial():
+    batches = [faults_frame([("S1", "JAP", "#A", T0, 0), ("S2", "JAP", "#A", T0, 0)]),
+               faults_frame([("S2", "JAP", "#B", T0, 0), ("S3", "JAP", "#A", T0, 0)])]
+    cut = [list(batch["serial_number"]) for batch in complete_groups(iter(batches))]
+    assert cut == [["S1"], ["S2", "S2"], ["S3"]]
+
+
+def test_pending_rows_count_only_for_the_rules_of_their_scope():
+    run = evaluation(scope_rules={1: frozenset({1}), -1: frozenset({2})})
+    rules, tti = run.rules()
+    rule_tags = pd.DataFrame(list(run.rule_tags), columns=["model", "tag", "rule_id"])
+    faults = faults_frame([
+        ("JAP1", "JAP", "#A", T0, 1),            # pending for rule 1 (generation D-1)
+        ("JAP1", "JAP", "#B", T0 + 30_000, 0),   # today: completes rule 1's pair
+        ("JAP1", "JAP", "#C", T0 + 40_000, 1),   # generation D-1 does not serve rule 2
+        ("JAP1", "JAP", "#C", T0 + 50_000, -1),  # read again for rule 2: a violation
+        ("JAP2", "JAP", "#A", T0, 1),            # only old faults: nothing new possible
+        ("JAP2", "JAP", "#B", T0 + 10_000, 1),
+    ])
+    found = run.violations(faults, rules, tti, rule_tags)
+    assert sorted(map(tuple, found[["rule_id", "serial_number", "ts"]].to_numpy().tolist())) == \
+        [(1, "JAP1", T0 + 30_000), (2, "JAP1", T0 + 50_000)]  # stamped at the later fault

@@ -1,11 +1,22 @@
-"""The daily job against the floor of reading its day from Cassandra:
-`python -m bench.daily [--faults 1000000] [--rules 500]`.
+"""The daily job against its floors and the thesis-style pipeline (issue 7's
+P1, P2, P3). `python -m bench --only p1,p2,p3` runs them; alone:
+`python -m bench.daily p2 --faults 1000000`.
 
-Loads N simulated faults received on one day into a scratch keyspace (through
-the connector, so loading is quick), stores 500 rules of mixed shapes over the
-simulator's codes, then times in one Spark session: (a) a bare connector scan
-of the day (count), (b) the daily job for that day. Prints both, the ratio and
-the stage that dominated the job (from job_runs.stage_metrics).
+Every section works in the scratch keyspace `fleetwatch_bench` and a fresh
+SQLite file under var/bench, with 500 rules of mixed shapes over the
+simulator's codes, and one day of simulated faults. The fleet grows with the
+load (FAULTS_PER_SERIAL faults per machine and day), as it would: a bigger
+day means more machines, not machines that fault ever more often.
+
+- P1, on input cached in Spark: (a) floor: scan + broadcast join with the
+  rules + count; (b) the thesis-style pipeline; (c) fleetwatch's daily job
+  given the cached day instead of reading Cassandra.
+- P2, from Cassandra, the day loaded through the ingest path's writer: a bare
+  connector scan of the day (count; best of one before and one after the
+  others), the daily job, the thesis-style pipeline over the same table.
+- P3: the daily job from Cassandra at growing sizes (loaded through the
+  connector, which is quicker), with the Python driver's and the JVM heap's
+  peak memory at each size.
 """
 
 from __future__ import annotations
@@ -15,47 +26,66 @@ import json
 import os
 import random
 import time
-from datetime import date
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
 BENCH_KEYSPACE = "fleetwatch_bench"
 DAY = date(2016, 11, 16)
+FAULTS_PER_SERIAL = 20
+MODELS = 5
+TAGS_PER_MODEL = 200
+SEED = 1
+Log = Callable[[str], None]
 
 
 def bench_rules(vocabulary, count: int, seed: int) -> list[tuple[str, str]]:
-    """(model, expression): singles, ORs, ANDs with windows, nested, some with tti."""
+    """(model, expression), in the shapes technicians write: pairs and chains
+    within a window, nested alternatives, and single codes or alternatives
+    that alert at most once a day (tti)."""
     rng = random.Random(seed)
     tags = vocabulary.tags()
     rules = []
     for index in range(count):
         row = index % len(vocabulary.models)
-        pick = [str(tag) for tag in rng.sample(list(tags[row]), 4)]
-        shape = index % 5
+        a, b, c, d = (str(tag) for tag in rng.sample(list(tags[row]), 4))
+        window = rng.choice(["30m", "2h", "6h"])
         expression = [
-            pick[0],
-            f"{pick[0]} OU {pick[1]}",
-            f"{pick[0]} E:{rng.choice(['30m', '2h', '6h'])} {pick[1]}",
-            f"({pick[0]} E:1h {pick[1]}) OU ({pick[2]} AND:3h {pick[3]})",
-            f"{pick[0]} E:2h {pick[1]} tti:{rng.choice(['1h', '6h'])}",
-        ][shape]
+            f"{a} E:{window} {b}",
+            f"{a} E:{window} {b} tti:1d",
+            f"({a} E:1h {b}) OU ({c} AND:3h {d})",
+            f"{a} E:2h {b} E:2h {c}",
+            f"{a} OU {b} tti:1d",
+            f"{a} tti:1d",
+            f"({a} OU {b}) E:{window} {c} tti:6h",
+            f"{a} E:{window} {a}",
+        ][index % 8]
         rules.append((vocabulary.models[row], expression))
     return rules
 
 
-def run(faults: int, rules: int, seed: int = 1) -> dict:
-    from pyspark.sql import functions as F
-    from sqlalchemy import insert
+@dataclass
+class BenchDay:
+    config: object
+    engine: object
+    rules: list[tuple[int, str, str]]  # (rule_id, model, expression)
+    spec: object
+
+
+@contextmanager
+def bench_day(faults: int, rules: int) -> Iterator[BenchDay]:
+    """A scratch keyspace emptied of faults and pending state, a fresh SQLite
+    file holding the bench rules."""
+    from sqlalchemy import insert, select
 
     from schemas.relational import Rule
-    from spark_app.cassandra_read import CASSANDRA_FORMAT
     from spark_app.cassandra_session import apply_schema, cassandra_session
     from spark_app.config import load_config
-    from spark_app.daily import frames
-    from spark_app.daily.job import run_day
     from spark_app.relational import create_tables, engine_from_config
-    from spark_app.session import build_spark_session
-    from spark_app.simulator import FleetSpec, simulate_faults, tag_vocabulary
+    from spark_app.simulator import FleetSpec, tag_vocabulary
 
     bench_dir = load_config().var_dir / "bench"
     bench_dir.mkdir(parents=True, exist_ok=True)
@@ -69,55 +99,221 @@ def run(faults: int, rules: int, seed: int = 1) -> dict:
             session.execute(f"TRUNCATE {BENCH_KEYSPACE}.{table}")
     engine = engine_from_config(config)
     create_tables(engine)
-    spec = FleetSpec(serials=20_000, models=5, days=1, start=DAY, faults_per_day=faults,
-                     late_fraction=0.0)
+    spec = FleetSpec(serials=max(faults // FAULTS_PER_SERIAL, 10), models=MODELS, days=1,
+                     start=DAY, faults_per_day=faults, late_fraction=0.0,
+                     tags_per_model=TAGS_PER_MODEL)
     vocabulary = tag_vocabulary(spec.models, spec.tags_per_model)
     with engine.begin() as connection:
         connection.execute(insert(Rule), [{"model": m, "expression": e}
-                                          for m, e in bench_rules(vocabulary, rules, seed)])
-
-    spark = build_spark_session(config, app_name="fleetwatch-bench-daily")
+                                          for m, e in bench_rules(vocabulary, rules, SEED)])
+        stored = [tuple(row) for row in connection.execute(
+            select(Rule.id, Rule.model, Rule.expression).order_by(Rule.id))]
     try:
-        simulated = simulate_faults(spec, seed)
-        shards = config.get("cassandra", "shards")
-        frame = spark.createDataFrame(pd.DataFrame({
-            "serial_number": simulated.serial_number.astype(str),
-            "model": simulated.model.astype(str), "tag": simulated.tag.astype(str),
-            "ts": pd.to_datetime(simulated.ts_ms, unit="ms"),
-            "received_at": pd.to_datetime(simulated.received_ms, unit="ms")}))
-        began = time.monotonic()
-        (frame.withColumn("day", F.lit(DAY))
-         .withColumn("shard", (F.crc32(F.col("serial_number").cast("binary")) % shards)
-                     .cast("int"))
-         .write.format(CASSANDRA_FORMAT).options(keyspace=BENCH_KEYSPACE, table="faults")
-         .mode("append").save())
-        print(f"loaded {faults:,} faults in {time.monotonic() - began:.1f}s", flush=True)
-
-        began = time.monotonic()
-        scanned = frames.faults_received(spark, config, [DAY]).count()
-        scan_s = time.monotonic() - began
-        began = time.monotonic()
-        result = run_day(spark, config, DAY)
-        daily_s = time.monotonic() - began
+        yield BenchDay(config, engine, stored, spec)
     finally:
-        spark.stop()
-    stages = [stage for stage in result.stages if "duration_s" in stage]
-    slowest = max(stages, key=lambda stage: stage["duration_s"] or 0) if stages else {}
-    figures = {"faults": scanned, "rules": rules, "scan_s": round(scan_s, 2),
-               "daily_s": round(daily_s, 2), "ratio": round(daily_s / scan_s, 2),
-               "violations": result.violations_found,
-               "dominant_stage": {key: slowest.get(key) for key in
-                                  ("description", "name", "duration_s", "tasks")}}
-    print(json.dumps(figures, indent=1))
-    return figures
+        engine.dispose()
+
+
+def simulated_frame(spark, day: BenchDay):
+    """The day's faults as a Spark frame with the `faults` table's columns."""
+    from pyspark.sql import functions as F
+
+    from spark_app.simulator import simulate_faults
+
+    simulated = simulate_faults(day.spec, SEED)
+    shards = day.config.get("cassandra", "shards")
+    frame = spark.createDataFrame(pd.DataFrame({
+        "serial_number": simulated.serial_number.astype(str),
+        "model": simulated.model.astype(str), "tag": simulated.tag.astype(str),
+        "ts": pd.to_datetime(simulated.ts_ms, unit="ms"),
+        "received_at": pd.to_datetime(simulated.received_ms, unit="ms")}))
+    return (frame.withColumn("day", F.lit(DAY))
+            .withColumn("shard", (F.crc32(F.col("serial_number").cast("binary")) % shards)
+                        .cast("int")))
+
+
+def load_through_connector(frame, config) -> None:
+    from spark_app.cassandra_read import CASSANDRA_FORMAT
+
+    (frame.write.format(CASSANDRA_FORMAT).options(keyspace=BENCH_KEYSPACE, table="faults")
+     .mode("append").save())
+
+
+def load_through_ingest(day: BenchDay, log: Log, chunk: int = 100_000) -> None:
+    """The rows `fleetwatch ingest` writes, with its prepared statement and writer."""
+    from spark_app.cassandra_session import cassandra_session
+    from spark_app.faults import Fault, FaultWriter
+    from spark_app.simulator import simulate_faults
+
+    simulated = simulate_faults(day.spec, SEED)
+    total = len(simulated.serial_number)
+    with cassandra_session(day.config, BENCH_KEYSPACE) as session:
+        writer = FaultWriter(session, BENCH_KEYSPACE, day.config.get("cassandra", "shards"))
+        began = time.monotonic()
+        for start in range(0, total, chunk):
+            end = min(start + chunk, total)
+            writer.write(Fault(serial, model, tag, _instant(ts), _instant(received))
+                         for serial, model, tag, ts, received in zip(
+                             simulated.serial_number[start:end], simulated.model[start:end],
+                             simulated.tag[start:end], simulated.ts_ms[start:end],
+                             simulated.received_ms[start:end], strict=True))
+            rate = end / (time.monotonic() - began)
+            log(f"  loaded {end:,}/{total:,} faults through the ingest writer "
+                f"({rate:,.0f} rows/s)")
+
+
+def _instant(epoch_ms) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(epoch_ms))
+
+
+def _timed(work) -> tuple[float, object]:
+    began = time.monotonic()
+    value = work()
+    return time.monotonic() - began, value
+
+
+def _session(config, name: str):
+    from spark_app.session import build_spark_session
+
+    return build_spark_session(config, app_name=f"fleetwatch-bench-{name}")
+
+
+def dominant_stage(stages: list[dict]) -> str:
+    """The slowest stage of a run, from the metrics the daily job stores."""
+    timed = [stage for stage in stages if stage.get("duration_s") is not None]
+    if not timed:
+        return "no stage metrics recorded"
+    slowest = max(timed, key=lambda stage: stage["duration_s"])
+    total = sum(stage["duration_s"] for stage in timed)
+    return (f"stage {slowest['stage_id']} \"{slowest.get('description') or slowest.get('name')}\": "
+            f"{slowest['duration_s']:.1f}s of {total:.1f}s summed over the run's stages, "
+            f"{slowest.get('tasks')} tasks")
+
+
+def _thesis(spark, frame, day: BenchDay) -> int:
+    from bench.baselines.thesis import thesis_style_violations
+
+    return thesis_style_violations(spark, frame.select("serial_number", "model", "tag", "ts"),
+                                   day.rules)
+
+
+def p1(faults: int, rules: int, log: Log = print) -> dict:
+    from pyspark import StorageLevel
+
+    from spark_app.daily import frames
+    from spark_app.daily.job import run_day
+    from spark_app.daily.rulebook import load_rulebook
+
+    with bench_day(faults, rules) as day:
+        spark = _session(day.config, "p1")
+        try:
+            cached = simulated_frame(spark, day).persist(StorageLevel.MEMORY_AND_DISK)
+            log(f"  cached {cached.count():,} faults of {day.spec.serials:,} machines")
+            tags = frames.rule_tags(spark, load_rulebook(day.engine).tag_pairs())
+            floor_s, joined = _timed(lambda: frames.relevant_faults(cached, tags, DAY).count())
+            log(f"  floor (scan + broadcast join + count): {floor_s:.1f}s, {joined:,} relevant")
+            thesis_s, thesis_found = _timed(lambda: _thesis(spark, cached, day))
+            log(f"  thesis-style: {thesis_s:.1f}s, {thesis_found:,} violations")
+            fleetwatch_s, result = _timed(lambda: run_day(spark, day.config, DAY,
+                                                          faults_of_day=cached))
+            log(f"  fleetwatch: {fleetwatch_s:.1f}s, {result.violations_found:,} violations")
+        finally:
+            spark.stop()
+    return {"floor_s": floor_s, "thesis_s": thesis_s, "fleetwatch_s": fleetwatch_s,
+            "faults": faults, "rules": rules, "relevant": joined,
+            "violations": result.violations_found, "thesis_violations": thesis_found,
+            "dominant": dominant_stage(result.stages)}
+
+
+def p2(faults: int, rules: int, log: Log = print) -> dict:
+    from spark_app.daily import frames
+    from spark_app.daily.job import run_day
+
+    with bench_day(faults, rules) as day:
+        load_s, _ = _timed(lambda: load_through_ingest(day, log))
+        spark = _session(day.config, "p2")
+        try:
+            def scan() -> int:
+                return frames.faults_received(spark, day.config, [DAY]).count()
+
+            first_scan_s, scanned = _timed(scan)
+            log(f"  bare connector scan: {first_scan_s:.1f}s, {scanned:,} faults")
+            fleetwatch_s, result = _timed(lambda: run_day(spark, day.config, DAY))
+            log(f"  fleetwatch: {fleetwatch_s:.1f}s, {result.violations_found:,} violations")
+            thesis_s, thesis_found = _timed(lambda: _thesis(
+                spark, frames.faults_received(spark, day.config, [DAY]), day))
+            log(f"  thesis-style: {thesis_s:.1f}s, {thesis_found:,} violations")
+            second_scan_s, _ = _timed(scan)
+            log(f"  bare connector scan again: {second_scan_s:.1f}s")
+        finally:
+            spark.stop()
+    return {"scan_s": min(first_scan_s, second_scan_s), "fleetwatch_s": fleetwatch_s,
+            "thesis_s": thesis_s, "faults": scanned, "rules": rules, "load_s": load_s,
+            "scans_s": [first_scan_s, second_scan_s], "violations": result.violations_found,
+            "thesis_violations": thesis_found, "dominant": dominant_stage(result.stages)}
+
+
+def p3(sizes: list[int], rules: int, log: Log = print) -> dict:
+    from spark_app.daily.job import run_day
+
+    seconds, python_peaks, heap_peaks, dominant = [], [], [], ""
+    for size in sizes:
+        with bench_day(size, rules) as day:
+            spark = _session(day.config, "p3")
+            try:
+                load_through_connector(simulated_frame(spark, day), day.config)
+                _reset_peaks(spark)
+                elapsed, result = _timed(lambda: run_day(spark, day.config, DAY))  # noqa: B023
+                python_peaks.append(_python_peak_mb())
+                heap_peaks.append(_jvm_heap_peak_mb(spark))
+            finally:
+                spark.stop()
+        seconds.append(elapsed)
+        dominant = dominant_stage(result.stages)
+        log(f"  {size:,} faults: {elapsed:.1f}s, driver peak {python_peaks[-1]:.0f} MB "
+            f"(Python), JVM heap peak {heap_peaks[-1]:.0f} MB")
+    return {"sizes": sizes, "seconds": seconds, "driver_peak_mb": python_peaks,
+            "jvm_heap_peak_mb": heap_peaks, "rules": rules,
+            "dominant": f"at {sizes[-1]:,} faults, {dominant}"}
+
+
+def _reset_peaks(spark) -> None:
+    """Forget the peaks so far: the Python driver's (Linux clear_refs) and the
+    JVM heap pools' (after a GC)."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+    jvm = spark.sparkContext._jvm
+    jvm.java.lang.System.gc()
+    for pool in jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans():
+        pool.resetPeakUsage()
+
+
+def _python_peak_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _jvm_heap_peak_mb(spark) -> float:
+    """Driver JVM heap peak; in local mode the executors share that JVM."""
+    management = spark.sparkContext._jvm.java.lang.management.ManagementFactory
+    return sum(pool.getPeakUsage().getUsed() for pool in management.getMemoryPoolMXBeans()
+               if pool.getType().toString() == "Heap memory") / 2**20
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("section", choices=["p1", "p2", "p3"])
     parser.add_argument("--faults", type=int, default=1_000_000)
     parser.add_argument("--rules", type=int, default=500)
     args = parser.parse_args()
-    run(args.faults, args.rules)
+    if args.section == "p3":
+        figures = p3([args.faults // 4, args.faults // 2, args.faults], args.rules)
+    else:
+        figures = globals()[args.section](args.faults, args.rules)
+    print(json.dumps(figures, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,9 @@ class Violation(Base):
                                        name="uq_violations_rule_serial_ts"),)
 
     id: Mapped[int] = mapped_column(Id, Identity(), primary_key=True)
-    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"), index=True)
+    # No index of its own: the unique key's leading column serves per-rule queries,
+    # and each index is one more B-tree every upsert writes.
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
     serial_number: Mapped[str] = mapped_column(String(64), index=True)
     ts: Mapped[datetime] = mapped_column(UtcTimestamp, index=True)
     detected_at: Mapped[datetime] = mapped_column(UtcTimestamp)

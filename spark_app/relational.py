@@ -12,14 +12,21 @@ from spark_app.config import Config
 
 
 @cache
-def _engine_for(url: str) -> Engine:
-    engine = create_engine(url, future=True, pool_pre_ping=True)
-    if engine.dialect.name == "sqlite":
-        # SQLite enforces foreign keys only when asked, per connection.
+def engine_for_url(url: str) -> Engine:
+    """One engine per URL and process (Spark's Python workers reuse it across tasks)."""
+    sqlite = url.startswith("sqlite")
+    engine = create_engine(url, future=True, pool_pre_ping=True,
+                           connect_args={"timeout": 120} if sqlite else {})
+    if sqlite:
         @event.listens_for(engine, "connect")
-        def _foreign_keys_on(dbapi_connection, _record):
+        def _sqlite_settings(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
+            # Foreign keys are enforced only when asked, per connection. WAL
+            # with synchronous=NORMAL makes a commit an append, not two
+            # fsyncs: the daily job upserts in many batches.
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
     return engine
 
@@ -29,7 +36,7 @@ def engine_from_config(config: Config) -> Engine:
     if url.startswith("sqlite:///"):
         from pathlib import Path
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    return _engine_for(url)
+    return engine_for_url(url)
 
 
 def create_tables(engine: Engine) -> None:

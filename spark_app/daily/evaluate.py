@@ -152,7 +152,8 @@ class Evaluation:
     def _anchors(self, found: pd.DataFrame, tti: Mapping[int, int]) -> pd.DataFrame:
         """Stored violations of this batch's tti rules and serials, near its
         candidates: where the tti filter continues from. One query per batch."""
-        from spark_app.daily.violation_sink import engine_for, stored_violations
+        from spark_app.daily.violation_sink import stored_violations
+        from spark_app.relational import engine_for_url
 
         mine = found[found["rule_id"].isin(list(tti))]
         if mine.empty:
@@ -160,7 +161,7 @@ class Evaluation:
                                  "serial_number": pd.Series(dtype=object),
                                  "ts": pd.Series(dtype="int64")})
         widest = max(tti[rule_id] for rule_id in mine["rule_id"].unique())
-        rows = stored_violations(engine_for(self.db_url), sorted(mine["rule_id"].unique()),
+        rows = stored_violations(engine_for_url(self.db_url), sorted(mine["rule_id"].unique()),
                                  mine["serial_number"].unique(),
                                  _to_datetime(int(mine["ts"].min()) - widest),
                                  _to_datetime(int(mine["ts"].max()) + widest))
@@ -171,20 +172,20 @@ class Evaluation:
 
     def upsert(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         """mapInPandas: violations → upserted; yields (found, new) counts."""
-        from spark_app.daily.violation_sink import engine_for, upsert_violations
+        from spark_app.daily.violation_sink import upsert_violations
+        from spark_app.relational import engine_for_url
 
-        engine = engine_for(self.db_url)
+        engine = engine_for_url(self.db_url)
         for batch in batches:
             if batch.empty:
                 continue
-            instants = pd.to_datetime(batch["ts"], utc=True).dt.tz_localize(None)
-            rows = pd.DataFrame({"rule_id": batch["rule_id"].astype("int64"),
-                                 "serial_number": batch["serial_number"],
-                                 "ts": np.array(instants.dt.to_pydatetime()),
-                                 "detected_at": self.detected_at,
-                                 "run_id": self.run_id}).to_dict("records")
-            new = upsert_violations(engine, rows, self.upsert_batch_size)
-            yield pd.DataFrame({"found": [len(rows)], "new": [new]})
+            violations = pd.DataFrame({
+                "rule_id": batch["rule_id"].to_numpy(np.int64),
+                "serial_number": batch["serial_number"].to_numpy(),
+                "ts": pd.to_datetime(batch["ts"], utc=True).dt.tz_localize(None)})
+            new = upsert_violations(engine, violations, self.detected_at, self.run_id,
+                                    self.upsert_batch_size)
+            yield pd.DataFrame({"found": [len(violations)], "new": [new]})
 
 
 def _any_in_group(groups: np.ndarray, flags: np.ndarray) -> np.ndarray:

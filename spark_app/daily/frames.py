@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import IntegerType, StringType, StructField, StructType, TimestampType
 
 from spark_app.cassandra_read import CASSANDRA_FORMAT, read_table
 from spark_app.config import Config
@@ -22,12 +23,22 @@ from spark_app.daily.pending_blocks import DECODED_COLUMNS, decode_blocks
 
 RULE_TAGS = StructType([StructField("model", StringType(), False),
                         StructField("tag", StringType(), False)])
-EVALUATION_COLUMNS = ["serial_number", "model", "tag", "ts", "scope"]
+EVALUATION_INPUT = StructType([StructField("serial_number", StringType(), False),
+                               StructField("model", StringType(), False),
+                               StructField("tag", StringType(), False),
+                               StructField("ts", TimestampType(), False),
+                               StructField("scope", IntegerType(), False)])
+
+
+def _local_frame(spark: SparkSession, rows: list[tuple], schema: StructType) -> DataFrame:
+    """A small driver-side frame built through Arrow: unlike a list of rows, it
+    needs no Python worker, so broadcasting it costs milliseconds, not seconds."""
+    return spark.createDataFrame(pd.DataFrame(rows, columns=schema.fieldNames()), schema)
 
 
 def rule_tags(spark: SparkSession, pairs: list[tuple[str, str]]) -> DataFrame:
     """The (model, tag) pairs some rule mentions: small, broadcast."""
-    return spark.createDataFrame(sorted(set(pairs)), RULE_TAGS)
+    return _local_frame(spark, sorted(set(pairs)), RULE_TAGS)
 
 
 def faults_received(spark: SparkSession, config: Config, days: list[date]) -> DataFrame:
@@ -61,8 +72,7 @@ def stored_pending(spark: SparkSession, config: Config, as_of_days: list[date],
 
 def union_all(spark: SparkSession, parts: list[DataFrame]) -> DataFrame:
     if not parts:
-        return spark.createDataFrame(
-            [], "serial_number string, model string, tag string, ts timestamp, scope int")
+        return _local_frame(spark, [], EVALUATION_INPUT)
     result = parts[0]
     for part in parts[1:]:
         result = result.unionByName(part)
@@ -89,7 +99,10 @@ def pending_blocks(evaluated_rows: DataFrame, day: date) -> DataFrame:
 
 
 def upsert(violation_rows: DataFrame, evaluation) -> tuple[int, int]:
-    """Upserts from the executors; returns (found, new)."""
+    """Upserts from the executors; returns (found, new). SQLite takes one writer
+    at a time: concurrent tasks would only wait on its lock."""
+    if evaluation.db_url.startswith("sqlite"):
+        violation_rows = violation_rows.coalesce(1)
     counts = (violation_rows.mapInPandas(evaluation.upsert, "found long, new long")
               .agg(F.sum("found").alias("found"), F.sum("new").alias("new"))
               .collect()[0])

@@ -53,7 +53,11 @@ def _fail_after(step: str, fail_after: str | None) -> None:
         raise InjectedFailure(f"injected failure after step {step!r}")
 
 
-def run_day(spark, config: Config, day: date, fail_after: str | None = None) -> RunResult:
+def run_day(spark, config: Config, day: date, fail_after: str | None = None,
+            faults_of_day=None) -> RunResult:
+    """Run the daily job for `day`. `faults_of_day` replaces the read of the
+    day's faults from Cassandra (a benchmark's cached input); pending faults
+    still come from Cassandra."""
     from spark_app.relational import engine_from_config
 
     fail_after = fail_after or os.environ.get(FAIL_AFTER_ENV)
@@ -64,7 +68,7 @@ def run_day(spark, config: Config, day: date, fail_after: str | None = None) -> 
     group = f"fleetwatch-daily-{day}-{result.run_id[:8]}"
     spark.sparkContext.setJobGroup(group, f"fleetwatch daily {day}", interruptOnCancel=True)
     try:
-        _run_steps(spark, config, engine, day, result, fail_after)
+        _run_steps(spark, config, engine, day, result, fail_after, faults_of_day)
         result.status = "succeeded"
     except BaseException as error:
         result.status = "failed"
@@ -79,7 +83,7 @@ def run_day(spark, config: Config, day: date, fail_after: str | None = None) -> 
     return result
 
 
-def _run_steps(spark, config, engine, day, result, fail_after) -> None:
+def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) -> None:
     from pyspark import StorageLevel
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
@@ -114,8 +118,10 @@ def _run_steps(spark, config, engine, day, result, fail_after) -> None:
                 reread[as_of] = scope_rules[-back] = every_rule - covered
 
         faults_seen, pending_seen = Observation("faults_read"), Observation("pending_read")
+        if faults_of_day is None:
+            faults_of_day = frames.faults_received(spark, config, [day])
         today = frames.relevant_faults(
-            frames.faults_received(spark, config, [day]).observe(
+            faults_of_day.observe(
                 faults_seen, F.count(F.lit(1)).alias("rows")),
             frames.rule_tags(spark, rulebook.tag_pairs()), day)
         pending = []

@@ -55,8 +55,6 @@ CREATE TABLE violations (
 	FOREIGN KEY(rule_id) REFERENCES rules (id)
 );
 
-CREATE INDEX ix_violations_rule_id ON violations (rule_id);
-
 CREATE INDEX ix_violations_serial_number ON violations (serial_number);
 
 CREATE INDEX ix_violations_ts ON violations (ts);

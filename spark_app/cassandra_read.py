@@ -18,14 +18,18 @@ def read_table(spark: SparkSession, config: Config, table: str) -> DataFrame:
             .load())
 
 
-def partition_filter(config: Config, column: str, day: date):
-    """`column = D AND shard IN (0 … N-1)`: the whole partition key, so the
+def partition_filter(config: Config, column: str, days: list[date]):
+    """`column IN (days) AND shard IN (0 … N-1)`: the whole partition key, so the
     connector pushes it to Cassandra as direct partition reads (restricting
     only the day would scan the table and filter in Spark)."""
     shards = list(range(config.get("cassandra", "shards")))
-    return (F.col(column) == F.lit(day)) & F.col("shard").isin(shards)
+    return F.col(column).isin(days) & F.col("shard").isin(shards)
+
+
+def faults_received(spark: SparkSession, config: Config, days: list[date]) -> DataFrame:
+    """The faults received on `days`, read partition by partition."""
+    return read_table(spark, config, "faults").where(partition_filter(config, "day", days))
 
 
 def faults_of_day(spark: SparkSession, config: Config, day: date) -> DataFrame:
-    """The faults received on `day`, read partition by partition."""
-    return read_table(spark, config, "faults").where(partition_filter(config, "day", day))
+    return faults_received(spark, config, [day])

@@ -3,7 +3,7 @@ they can be), testable on small frames.
 
 The evaluation input has one row per rule-relevant fault, never one per
 (fault, rule): `scope` says which rules a row counts for (see
-`spark_app.daily.evaluate.Scopes`), and the Python side fans faults out to
+`Evaluation.scope_rules` in `spark_app.daily.evaluate`), and the Python side fans faults out to
 their rules batch by batch. That keeps the shuffle as small as the day.
 """
 
@@ -16,7 +16,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType, TimestampType
 
-from spark_app.cassandra_read import CASSANDRA_FORMAT, read_table
+from spark_app.cassandra_read import (  # noqa: F401  (faults_received: the job reads it here)
+    CASSANDRA_FORMAT,
+    faults_received,
+    partition_filter,
+    read_table,
+)
 from spark_app.config import Config
 from spark_app.daily.evaluate import OUTPUT_COLUMNS
 from spark_app.daily.pending_blocks import DECODED_COLUMNS, decode_blocks
@@ -41,13 +46,6 @@ def rule_tags(spark: SparkSession, pairs: list[tuple[str, str]]) -> DataFrame:
     return _local_frame(spark, sorted(set(pairs)), RULE_TAGS)
 
 
-def faults_received(spark: SparkSession, config: Config, days: list[date]) -> DataFrame:
-    """Faults received on `days`; the whole partition key (day, shard) is pushed down."""
-    shards = list(range(config.get("cassandra", "shards")))
-    return (read_table(spark, config, "faults")
-            .where(F.col("day").isin(days) & F.col("shard").isin(shards)))
-
-
 def relevant_faults(faults: DataFrame, tags: DataFrame, day: date) -> DataFrame:
     """The faults some rule concerns (broadcast hash semi-join), in the
     evaluation's columns; scope 0 for faults received on `day`, -k for those
@@ -61,9 +59,8 @@ def stored_pending(spark: SparkSession, config: Config, as_of_days: list[date],
                    day: date) -> DataFrame:
     """The faults of the stored generations `as_of_days`, decoded from their
     blocks on the executors; scope k for the generation of D-k."""
-    shards = list(range(config.get("cassandra", "shards")))
     blocks = (read_table(spark, config, "pending_faults")
-              .where(F.col("as_of").isin(as_of_days) & F.col("shard").isin(shards))
+              .where(partition_filter(config, "as_of", as_of_days))
               .select("as_of", "payload"))
     return (blocks.mapInArrow(decode_blocks, DECODED_COLUMNS)
             .select("serial_number", "model", "tag", "ts",

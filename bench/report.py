@@ -145,11 +145,15 @@ def _p3(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]
 
 def _p4(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
     driver, ingest = results["p4.driver_rows_s"], results["p4.ingest_rows_s"]
-    return ["writer", "rows/s", "× driver loop", "goal", ""], [
-        ["bare cassandra-driver concurrent inserts", _rate(driver), "1.00", "", ""],
-        ["fleetwatch ingest (JSON lines)", _rate(ingest), _ratio(ingest, driver),
-         f"≥ {P4_MIN_RATIO}× driver loop", _verdict(met["ingest"])],
-    ]
+    rows = [["bare cassandra-driver concurrent inserts, one per row", _rate(driver), "1.00", "",
+             ""]]
+    batched = results.get("p4.driver_batched_rows_s")
+    if batched:  # the stronger floor: what ingest itself sends
+        rows.append(["bare cassandra-driver, unlogged batches of one partition", _rate(batched),
+                     _ratio(batched, driver), "", ""])
+    rows.append(["fleetwatch ingest (JSON lines)", _rate(ingest), _ratio(ingest, driver),
+                 f"≥ {P4_MIN_RATIO}× driver loop", _verdict(met["ingest"])])
+    return ["writer", "rows/s", "× driver loop", "goal", ""], rows
 
 
 def _p5(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:

@@ -131,7 +131,8 @@ def _ingest_each(config: Config, settings: IngestSettings, tallies: list[Tally])
     try:
         try:
             rows = RowWriter(session, settings.retry, settings.concurrency)
-            writer = IngestWriter(session, settings.keyspace, settings.rules.shards, rows)
+            writer = IngestWriter(session, settings.keyspace, settings.rules.shards, rows,
+                                  settings.batch_rows)
             cursor = FeedCursor(session, settings.keyspace, rows)
         except InvalidRequest as error:  # no such keyspace or table (statements name both)
             _fail_all(tallies, missing_schema.format(error))

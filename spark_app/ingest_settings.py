@@ -16,6 +16,7 @@ class IngestSettings:
     rules: RecordRules
     retry: RetryPolicy
     concurrency: int
+    batch_rows: int
     chunk_rows: int
     feed_timeout_s: float
     max_page_bytes: int
@@ -40,6 +41,7 @@ class IngestSettings:
                               backoff_s=positive("retry_backoff_s"),
                               backoff_max_s=positive("retry_backoff_max_s")),
             concurrency=positive("concurrency"),
+            batch_rows=positive("batch_rows"),
             chunk_rows=positive("chunk_rows"),
             feed_timeout_s=positive("feed_timeout_s"),
             max_page_bytes=positive("max_page_bytes"),

@@ -82,7 +82,8 @@ def connect(config: Config, retry: RetryPolicy):
 
 
 class RowWriter:
-    """Executes one prepared statement over many parameter rows, with retries."""
+    """Executes statements (one prepared statement over many parameter rows,
+    or ready-made batches) with many in flight, retrying what failed."""
 
     def __init__(self, session, retry: RetryPolicy, concurrency: int):
         self.session = session
@@ -91,14 +92,20 @@ class RowWriter:
         self.transient = transient_errors()
 
     def execute(self, statement, rows: list[tuple]) -> None:
-        pending = rows
+        self.execute_requests([(statement, row) for row in rows])
+
+    def execute_batches(self, batches: list) -> None:
+        self.execute_requests([(batch, None) for batch in batches])
+
+    def execute_requests(self, requests: list[tuple]) -> None:
+        """(statement, parameters or None) pairs; only those that failed are retried."""
+        pending = requests
         try:
             for attempt in self.retry.retrying(_WritesFailed, "writing to Cassandra"):
                 with attempt:
-                    failed = _InFlightWindow(self.session, statement, pending,
-                                             self.concurrency).run()
+                    failed = _InFlightWindow(self.session, pending, self.concurrency).run()
                     if failed:
-                        pending = [row for row, _ in failed]  # only these are retried
+                        pending = [request for request, _ in failed]
                         for _, error in failed:
                             if not isinstance(error, self.transient):
                                 raise error
@@ -110,17 +117,16 @@ class RowWriter:
 
 
 class _InFlightWindow:
-    """Executes a statement over rows with at most `concurrency` requests in
+    """Executes requests (statement, parameters) with at most `concurrency` in
     flight; each answer starts the next request. Not the driver's
     execute_concurrent: when every request fails at once (no host up) it
-    recurses once per row and dies with RecursionError. Here a failure that
+    recurses once per request and dies with RecursionError. Here a failure that
     arrives while requests are being started only frees its slot, and the
     loop already running starts the next one."""
 
-    def __init__(self, session, statement, rows: list[tuple], concurrency: int):
+    def __init__(self, session, requests: list[tuple], concurrency: int):
         self.session = session
-        self.statement = statement
-        self.rows = iter(rows)
+        self.requests = iter(requests)
         self.concurrency = concurrency
         self.failed: list[tuple[tuple, BaseException]] = []
         self.in_flight = 0
@@ -130,7 +136,7 @@ class _InFlightWindow:
         self.finished = threading.Event()
 
     def run(self) -> list[tuple[tuple, BaseException]]:
-        """The rows that failed, with their errors."""
+        """The requests that failed, with their errors."""
         self._fill()
         self.finished.wait()
         return self.failed
@@ -142,30 +148,30 @@ class _InFlightWindow:
             self.filling = True
         while True:
             with self.lock:
-                row = None
+                request = None
                 if self.in_flight < self.concurrency and not self.exhausted:
-                    row = next(self.rows, None)
-                    self.exhausted = row is None
-                if row is None:
+                    request = next(self.requests, None)
+                    self.exhausted = request is None
+                if request is None:
                     self.filling = False
                     if self.exhausted and self.in_flight == 0:
                         self.finished.set()
                     return
                 self.in_flight += 1
             try:
-                future = self.session.execute_async(self.statement, row)
+                future = self.session.execute_async(*request)
             except Exception as error:  # noqa: BLE001 - e.g. a value the driver cannot encode
-                self._failed(error, row, refill=False)
+                self._failed(error, request, refill=False)
                 continue
-            future.add_callbacks(self._done, self._failed, errback_args=(row,))
+            future.add_callbacks(self._done, self._failed, errback_args=(request,))
 
     def _done(self, _result) -> None:
         with self.lock:
             self.in_flight -= 1
         self._fill()
 
-    def _failed(self, error: BaseException, row: tuple, refill: bool = True) -> None:
-        self.failed.append((row, error))
+    def _failed(self, error: BaseException, request: tuple, refill: bool = True) -> None:
+        self.failed.append((request, error))
         with self.lock:
             self.in_flight -= 1
         if refill:
@@ -175,16 +181,17 @@ class _InFlightWindow:
 class IngestWriter:
     """Writes validated faults and rejected messages."""
 
-    def __init__(self, session, keyspace: str, shards: int, rows: RowWriter):
+    def __init__(self, session, keyspace: str, shards: int, rows: RowWriter,
+                 batch_rows: int = 50):
         self.rows = rows
-        self.insert_fault = FaultWriter(session, keyspace, shards).insert
+        self.faults = FaultWriter(session, keyspace, shards, batch_rows)
         self.insert_rejection = session.prepare(
             f"INSERT INTO {keyspace}.rejected_messages (day, id, source, reason, payload) "
             "VALUES (?, ?, ?, ?, ?)")
 
     def write_faults(self, faults: list[FaultRow]) -> None:
         if faults:
-            self.rows.execute(self.insert_fault, faults)
+            self.rows.execute_batches(self.faults.batches(faults))
 
     def write_rejections(self, rejections: list[Rejection], day: date) -> None:
         if rejections:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spark_app.faults import Fault, fault_tag, shard_of
+from spark_app.faults import Fault, fault_tag, partition_chunks, shard_of
 
 
 @pytest.mark.parametrize("kind, codes, tag", [
@@ -33,3 +33,20 @@ def test_day_bucket_is_the_utc_day_received():
     fault = Fault("S1", "M", "#A", datetime(2016, 11, 16, tzinfo=UTC),
                   datetime.fromisoformat("2016-11-18T23:30:00-03:00"))
     assert str(fault.day) == "2016-11-19"
+
+
+def test_batches_hold_rows_of_one_partition_and_at_most_the_size():
+    rows = [("d1", 0, "a"), ("d1", 1, "b"), ("d1", 0, "c"), ("d2", 0, "d"), ("d1", 0, "e"),
+            ("d1", 0, "f")]
+    chunks = partition_chunks(rows, key_length=2, size=2)
+    # ("d1", 0) has four rows: two chunks of two; the other partitions one each
+    assert sorted(map(sorted, chunks)) == sorted([
+        sorted([("d1", 0, "a"), ("d1", 0, "c")]), sorted([("d1", 0, "e"), ("d1", 0, "f")]),
+        [("d1", 1, "b")], [("d2", 0, "d")]])
+
+
+def test_every_row_is_in_exactly_one_batch():
+    rows = [(day, shard, n) for n in range(100) for day in ("d1", "d2") for shard in range(3)]
+    chunks = partition_chunks(rows, key_length=2, size=7)
+    assert sorted(row for chunk in chunks for row in chunk) == sorted(rows)
+    assert all(len({row[:2] for row in chunk}) == 1 and 1 <= len(chunk) <= 7 for chunk in chunks)

@@ -114,29 +114,39 @@ def bench_day(faults: int, rules: int) -> Iterator[BenchDay]:
         engine.dispose()
 
 
-def simulated_frame(spark, day: BenchDay):
-    """The day's faults as a Spark frame with the `faults` table's columns."""
-    from pyspark.sql import functions as F
-
+def simulated_frame(spark, day: BenchDay, rows: slice = slice(None)):
+    """The day's faults (those of `rows`) as a Spark frame with the `faults`
+    table's columns."""
     from spark_app.simulator import simulate_faults
 
-    simulated = simulate_faults(day.spec, SEED)
+    return _as_frame(spark, day, simulate_faults(day.spec, SEED), rows)
+
+
+def _as_frame(spark, day: BenchDay, simulated, rows: slice):
+    from pyspark.sql import functions as F
+
     shards = day.config.get("cassandra", "shards")
     frame = spark.createDataFrame(pd.DataFrame({
-        "serial_number": simulated.serial_number.astype(str),
-        "model": simulated.model.astype(str), "tag": simulated.tag.astype(str),
-        "ts": pd.to_datetime(simulated.ts_ms, unit="ms"),
-        "received_at": pd.to_datetime(simulated.received_ms, unit="ms")}))
+        "serial_number": simulated.serial_number[rows].astype(str),
+        "model": simulated.model[rows].astype(str), "tag": simulated.tag[rows].astype(str),
+        "ts": pd.to_datetime(simulated.ts_ms[rows], unit="ms"),
+        "received_at": pd.to_datetime(simulated.received_ms[rows], unit="ms")}))
     return (frame.withColumn("day", F.lit(DAY))
             .withColumn("shard", (F.crc32(F.col("serial_number").cast("binary")) % shards)
                         .cast("int")))
 
 
-def load_through_connector(frame, config) -> None:
+def load_through_connector(spark, day: BenchDay, chunk: int = 2_000_000) -> None:
+    """The simulated day written by the connector, a chunk at a time: one
+    frame of 16M rows would not fit the driver."""
     from spark_app.cassandra_read import CASSANDRA_FORMAT
+    from spark_app.simulator import simulate_faults
 
-    (frame.write.format(CASSANDRA_FORMAT).options(keyspace=BENCH_KEYSPACE, table="faults")
-     .mode("append").save())
+    simulated = simulate_faults(day.spec, SEED)
+    for start in range(0, len(simulated.serial_number), chunk):
+        (_as_frame(spark, day, simulated, slice(start, start + chunk))
+         .write.format(CASSANDRA_FORMAT).options(keyspace=BENCH_KEYSPACE, table="faults")
+         .mode("append").save())
 
 
 def load_through_ingest(day: BenchDay, log: Log, chunk: int = 100_000) -> None:
@@ -261,7 +271,7 @@ def p3(sizes: list[int], rules: int, log: Log = print) -> dict:
         with bench_day(size, rules) as day:
             spark = _session(day.config, "p3")
             try:
-                load_through_connector(simulated_frame(spark, day), day.config)
+                load_through_connector(spark, day)
                 _reset_peaks(spark)
                 elapsed, result = _timed(lambda: run_day(spark, day.config, DAY))  # noqa: B023
                 python_peaks.append(_python_peak_mb())

@@ -175,17 +175,14 @@ class Evaluation:
         from spark_app.daily.violation_sink import upsert_violations
         from spark_app.relational import engine_for_url
 
-        engine = engine_for_url(self.db_url)
-        for batch in batches:
-            if batch.empty:
-                continue
-            violations = pd.DataFrame({
-                "rule_id": batch["rule_id"].to_numpy(np.int64),
-                "serial_number": batch["serial_number"].to_numpy(),
-                "ts": pd.to_datetime(batch["ts"], utc=True).dt.tz_localize(None)})
-            new = upsert_violations(engine, violations, self.detected_at, self.run_id,
-                                    self.upsert_batch_size)
-            yield pd.DataFrame({"found": [len(violations)], "new": [new]})
+        found, new = upsert_violations(
+            engine_for_url(self.db_url),
+            (pd.DataFrame({"rule_id": batch["rule_id"].to_numpy(np.int64),
+                           "serial_number": batch["serial_number"].to_numpy(),
+                           "ts": pd.to_datetime(batch["ts"], utc=True).dt.tz_localize(None)})
+             for batch in batches),
+            self.detected_at, self.run_id, self.upsert_batch_size)
+        yield pd.DataFrame({"found": [found], "new": [new]})
 
 
 def _any_in_group(groups: np.ndarray, flags: np.ndarray) -> np.ndarray:

@@ -86,21 +86,40 @@ def apply_tti(candidates: pd.DataFrame, anchors: pd.DataFrame,
               tti_by_rule: Mapping[int, int]) -> pd.DataFrame:
     """Filter `candidates` (rule_id, serial_number, ts: int64 ms; distinct) by the
     tti of their rule, continuing from `anchors` (same columns: violations already
-    stored). Rules without tti pass unchanged. One numpy pass per rule."""
+    stored). Rules without tti pass unchanged. One numpy pass per distinct tti
+    value (rules share a few), every (rule, serial) group at once."""
     if candidates.empty or not tti_by_rule:
         return candidates
     candidates = candidates.sort_values(["rule_id", "serial_number", "ts"], ignore_index=True)
+    rule_ids = candidates["rule_id"].to_numpy(np.int64)
+    anchor_rule_ids = anchors["rule_id"].to_numpy(np.int64)
+    ttis = _tti_of(rule_ids, tti_by_rule)
+    anchor_ttis = _tti_of(anchor_rule_ids, tti_by_rule)
+    serials = candidates["serial_number"].to_numpy()
+    anchor_serials = anchors["serial_number"].to_numpy()
+    instants = candidates["ts"].to_numpy(np.int64)
+    anchor_instants = anchors["ts"].to_numpy(np.int64)
     keep = np.ones(len(candidates), dtype=bool)
-    rule_ids = candidates["rule_id"].to_numpy()
-    for rule_id, tti in tti_by_rule.items():
-        rows = np.flatnonzero(rule_ids == rule_id)
-        if len(rows) == 0:
-            continue
-        mine = anchors[anchors["rule_id"] == rule_id]
-        serials = candidates["serial_number"].to_numpy()[rows]
-        codes, names = pd.factorize(np.concatenate((serials, mine["serial_number"].to_numpy())))
-        keep[rows] = keep_mask(codes[:len(rows)].astype(np.int64),
-                               candidates["ts"].to_numpy(dtype=np.int64)[rows],
-                               codes[len(rows):].astype(np.int64),
-                               mine["ts"].to_numpy(dtype=np.int64), tti)
+    for tti in np.unique(ttis[ttis > 0]):
+        rows, anchor_rows = np.flatnonzero(ttis == tti), np.flatnonzero(anchor_ttis == tti)
+        serial_codes, names = pd.factorize(np.concatenate((serials[rows],
+                                                           anchor_serials[anchor_rows])))
+        pairs = (np.concatenate((rule_ids[rows], anchor_rule_ids[anchor_rows]))
+                 * (len(names) + 1) + serial_codes)
+        # Codes in order of first appearance: the candidates come first and are
+        # sorted by (rule, serial), so their groups are numbered in sort order.
+        groups, _ = pd.factorize(pairs)
+        groups = groups.astype(np.int64)
+        keep[rows] = keep_mask(groups[:len(rows)], instants[rows], groups[len(rows):],
+                               anchor_instants[anchor_rows], int(tti))
     return candidates[keep].reset_index(drop=True)
+
+
+def _tti_of(rule_ids: np.ndarray, tti_by_rule: Mapping[int, int]) -> np.ndarray:
+    """Each row's tti in ms, 0 for a rule without one."""
+    known = np.fromiter(tti_by_rule.keys(), dtype=np.int64, count=len(tti_by_rule))
+    values = np.fromiter(tti_by_rule.values(), dtype=np.int64, count=len(tti_by_rule))
+    order = np.argsort(known)
+    known, values = known[order], values[order]
+    at = np.minimum(np.searchsorted(known, rule_ids), len(known) - 1)
+    return np.where(known[at] == rule_ids, values[at], 0)

@@ -22,13 +22,14 @@ def stages_of_job_group(spark, job_group: str) -> list[dict]:
     try:
         jobs = [job for job in _get(f"{api}/jobs") if job.get("jobGroup") == job_group]
         stage_ids = sorted({stage_id for job in jobs for stage_id in job.get("stageIds", [])})
-        stages = []
-        for stage_id in stage_ids:
-            for attempt in _get(f"{api}/stages/{stage_id}"):
-                if attempt.get("status") not in ("COMPLETE", "FAILED"):
-                    continue  # skipped stages (their output was reused) did no work
-                stages.append(_summary(attempt))
-        return stages
+        # One call for every stage, without the per-task details: asking stage
+        # by stage returns each one's tasks too, and took seconds per run.
+        wanted = set(stage_ids)
+        return sorted((_summary(attempt) for attempt in _get(f"{api}/stages?details=false")
+                       if attempt["stageId"] in wanted
+                       # skipped stages (their output was reused) did no work
+                       and attempt.get("status") in ("COMPLETE", "FAILED")),
+                      key=lambda stage: (stage["stage_id"], stage["attempt"]))
     except OSError as error:  # the record of a run must not fail the run
         return [{"error": f"stage metrics unavailable: {error}"}]
 

@@ -71,3 +71,21 @@ def test_rerun_with_part_of_the_result_stored_gives_the_same_result(candidates, 
     rerun = apply_tti(frame([(1, "S", t) for t in set(candidates)]),
                       frame([(1, "S", t) for t in stored]), {1: tti})
     assert sorted(set(rerun["ts"].tolist()) | stored) == clean
+
+
+# Rules 1 and 2 share a tti (one pass covers both), rule 3 has its own, rule 4 none.
+RULE_TTIS = {1: 10, 2: 10, 3: 25}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.tuples(st.sampled_from([1, 2, 3, 4]), st.sampled_from(["S1", "S2"])),
+                       st.tuples(instants, instants), max_size=8))
+def test_many_rules_and_serials_at_once_match_the_loop_per_group(groups):
+    candidates = frame([(rule, s, t) for (rule, s), (c, _) in groups.items() for t in set(c)])
+    anchors = frame([(rule, s, t) for (rule, s), (_, a) in groups.items() for t in set(a)])
+    out = apply_tti(candidates, anchors, RULE_TTIS)
+    for (rule, serial), (c, a) in groups.items():
+        mine = out[(out["rule_id"] == rule) & (out["serial_number"] == serial)]
+        expected = (greedy_with_anchors(c, set(a), RULE_TTIS[rule]) if rule in RULE_TTIS
+                    else sorted(set(c)))
+        assert mine["ts"].tolist() == expected

@@ -1,11 +1,14 @@
 """The benchmarks of issue 7 in one run, side by side:
 
     python -m bench --scale small|full|smoke [--only p1,p2,p3,p4,p5,evaluator] [--out DIR]
+                    [--update]
 
 Runs the sections in order, writes DIR/results.json (default var/bench) and
 BENCHMARKS.md (the repository's; with --out, DIR's, so a trial run leaves the
 repository's alone). A section that fails is recorded with its error and the
-others still run; the exit status is then 1.
+others still run; the exit status is then 1. --update reruns only the --only
+sections and keeps the others from the existing results.json (same scale);
+the report marks each rerun section with its own commit and date.
 """
 from __future__ import annotations
 
@@ -133,18 +136,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path,
                         help="folder for results.json and BENCHMARKS.md "
                              "(default: var/bench and the repository root)")
+    parser.add_argument("--update", action="store_true",
+                        help="rerun the --only sections into the existing results.json")
     args = parser.parse_args(argv)
+    results_dir = args.out or load_config().var_dir / "bench"
+    report_dir = args.out or PROJECT_HOME
 
-    results = {"scale": args.scale, "commit": _git("rev-parse", "HEAD") or "unknown",
-               "uncommitted_changes": bool(_git("status", "--porcelain", "--untracked-files=no")),
-               "date": datetime.now(UTC).isoformat(timespec="seconds"), **machine.describe()}
+    this_run = {"commit": _git("rev-parse", "HEAD") or "unknown",
+                "uncommitted_changes": bool(_git("status", "--porcelain",
+                                                 "--untracked-files=no")),
+                "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    if args.update:
+        results = _earlier_results(results_dir / "results.json", args.scale, args.only)
+    else:
+        results = {"scale": args.scale, **this_run, **machine.describe()}
     began = time.monotonic()
     for section in args.only:
         results.update(run_section(section, SCALES[args.scale][section]))
+        if args.update:
+            results[f"{section}.rerun"] = this_run
     results["elapsed_s"] = round(time.monotonic() - began, 1)
 
-    results_dir = args.out or load_config().var_dir / "bench"
-    report_dir = args.out or PROJECT_HOME
     results_dir.mkdir(parents=True, exist_ok=True)
     (results_dir / "results.json").write_text(json.dumps(results, indent=1, default=_plain) + "\n")
     (report_dir / "BENCHMARKS.md").write_text(render(results))
@@ -152,6 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"wrote {results_dir / 'results.json'} and {report_dir / 'BENCHMARKS.md'} "
           f"in {results['elapsed_s']:.0f}s" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _earlier_results(path: Path, scale: str, sections: list[str]) -> dict:
+    """The results of an earlier run, without the sections about to be rerun."""
+    if not path.exists():
+        raise SystemExit(f"--update needs an earlier run's {path}")
+    earlier = json.loads(path.read_text())
+    if earlier.get("scale") != scale:
+        raise SystemExit(f"--update: {path} is of scale {earlier.get('scale')!r}, not {scale!r}")
+    return {key: value for key, value in earlier.items()
+            if key.split(".", 1)[0] not in sections}
 
 
 def _section_list(text: str) -> list[str]:

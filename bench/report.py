@@ -66,6 +66,10 @@ def section_table(section: str, results: dict) -> list[str]:
     if parameters:
         lines += ["Run with " + ", ".join(f"{key} {_amount(value)}"
                                           for key, value in parameters.items()) + ".", ""]
+    rerun = results.get(f"{section}.rerun")
+    if rerun:
+        lines += [f"Rerun alone (`--update`) at commit `{rerun['commit']}`, {rerun['date']}; "
+                  "its ratios compare figures of that run.", ""]
     if f"{section}.error" in results:
         return lines + [f"Failed: `{results[section + '.error']}`"]
     header, rows = _TABLES[section](results, goals_met(section, results))

@@ -1,5 +1,6 @@
 """`python -m bench` goes on past a failing section and records why it failed."""
 import argparse
+import json
 
 import pytest
 
@@ -40,3 +41,27 @@ def test_only_keeps_the_usual_order_and_refuses_unknown_sections():
 def test_every_scale_sizes_every_section():
     for scale in harness.SCALES.values():
         assert set(scale) == set(harness.RUNNERS)
+
+
+def test_update_reruns_one_section_and_keeps_the_others(monkeypatch, tmp_path):
+    earlier = {"scale": "smoke", "commit": "abc", "date": "2026-11-23T23:00:00+00:00",
+               "machine.cores": 2, "p1.floor_s": 2.0, "p1.thesis_s": 9.0,
+               "p1.fleetwatch_s": 3.0, "p4.error": "Py4JJavaError: timed out",
+               "p4.parameters": {"rows": 2000, "repeat": 1}}
+    (tmp_path / "results.json").write_text(json.dumps(earlier))
+    monkeypatch.setitem(harness.RUNNERS, "p4", lambda rows, repeat: {"driver_rows_s": 5.0,
+                                                                    "ingest_rows_s": 4.0})
+    assert harness.main(["--scale", "smoke", "--only", "p4", "--update",
+                         "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert (results["p1.floor_s"], results["commit"], results["machine.cores"]) == (2.0, "abc", 2)
+    assert "p4.error" not in results and results["p4.ingest_rows_s"] == 4.0
+    assert results["p4.rerun"]["commit"] != "abc"
+    report = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "at commit `abc`" in report and "Rerun alone" in report and "Failed" not in report
+
+
+def test_update_refuses_results_of_another_scale(tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps({"scale": "full"}))
+    with pytest.raises(SystemExit, match="scale 'full'"):
+        harness.main(["--scale", "smoke", "--only", "p4", "--update", "--out", str(tmp_path)])

@@ -91,7 +91,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
     from spark_app.cassandra_session import cassandra_session
     from spark_app.daily import frames
     from spark_app.daily.evaluate import Evaluation
-    from spark_app.daily.pending import PendingGenerations, horizon_days
+    from spark_app.daily.pending import PendingGenerations
     from spark_app.daily.rulebook import load_rulebook
 
     describe = spark.sparkContext.setJobDescription
@@ -105,17 +105,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
     with cassandra_session(config, keyspace) as session:
         generations = PendingGenerations(session, keyspace, shards)
         fingerprints = rulebook.fingerprints()
-        every_rule = frozenset(rulebook.rules)
-        scope_rules: dict[int, frozenset[int]] = {}
-        stored_days, reread = [], {}
-        for back, as_of in zip(range(horizon, 0, -1), horizon_days(day, horizon), strict=True):
-            generation = generations.get(as_of)
-            covered = generation.covered(fingerprints) if generation else frozenset()
-            if covered:
-                stored_days.append(as_of)
-                scope_rules[back] = covered
-            if every_rule - covered:
-                reread[as_of] = scope_rules[-back] = every_rule - covered
+        plan = generations.plan(day, horizon, fingerprints)
 
         faults_seen, pending_seen = Observation("faults_read"), Observation("pending_read")
         if faults_of_day is None:
@@ -125,20 +115,20 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
                 faults_seen, F.count(F.lit(1)).alias("rows")),
             frames.rule_tags(spark, rulebook.tag_pairs()), day)
         pending = []
-        if stored_days:
-            pending.append(frames.stored_pending(spark, config, stored_days, day))
-        if reread:
+        if plan.stored_days:
+            pending.append(frames.stored_pending(spark, config, plan.stored_days, day))
+        if plan.reread:
             # Rules some generation does not serve (new, changed, or no
             # generation at all) see the recent past through `faults` itself.
-            missing = frozenset().union(*reread.values())
+            missing = frozenset().union(*plan.reread.values())
             pending.append(frames.relevant_faults(
-                frames.faults_received(spark, config, sorted(reread)),
+                frames.faults_received(spark, config, sorted(plan.reread)),
                 frames.rule_tags(spark, rulebook.tag_pairs(missing)), day))
         pending_input = frames.union_all(spark, pending).observe(
             pending_seen, F.count(F.lit(1)).alias("rows"))
 
         evaluation = Evaluation(
-            rulebook.expressions(), tuple(rulebook.tag_rows()), scope_rules,
+            rulebook.expressions(), tuple(rulebook.tag_rows()), plan.scope_rules,
             config.database_url(), result.run_id, _utcnow().replace(tzinfo=None),
             config.get("daily", "upsert_batch_size"), shards, config.get("daily", "block_rows"))
         partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))

@@ -33,6 +33,37 @@ def horizon_days(day: date, horizon: int) -> list[date]:
     return [day - timedelta(days=back) for back in range(horizon, 0, -1)]
 
 
+@dataclass(frozen=True)
+class PendingPlan:
+    """Where day D's pending faults come from, rule by rule.
+
+    `stored_days`: generations to decode; `reread`: days of `faults` to read
+    again, with the rules that need them; `scope_rules`: which rules the rows of
+    each scope count for (k > 0: generation D-k; -k: D-k read again)."""
+    stored_days: list[date]
+    reread: dict[date, frozenset[int]]
+    scope_rules: dict[int, frozenset[int]]
+
+    @classmethod
+    def of(cls, day: date, generations: dict[date, Generation | None],
+           fingerprints: dict[int, str]) -> PendingPlan:
+        """`generations`: D-H … D-1 (all of them, in any order), None where there
+        is none. A rule a generation serves as it is now is read from it;
+        every other rule (new, changed, or no generation) from `faults`."""
+        every_rule = frozenset(fingerprints)
+        stored_days, reread, scope_rules = [], {}, {}
+        for as_of in sorted(generations):
+            back = (day - as_of).days
+            generation = generations[as_of]
+            covered = generation.covered(fingerprints) if generation else frozenset()
+            if covered:
+                stored_days.append(as_of)
+                scope_rules[back] = covered
+            if every_rule - covered:
+                reread[as_of] = scope_rules[-back] = every_rule - covered
+        return cls(stored_days, reread, scope_rules)
+
+
 class PendingGenerations:
     """The generations' metadata and partition-level deletes, over CQL."""
 
@@ -52,6 +83,10 @@ class PendingGenerations:
             f"DELETE FROM {keyspace}.pending_faults WHERE as_of = ? AND shard IN ?")
         self.select_blocks = session.prepare(
             f"SELECT payload FROM {keyspace}.pending_faults WHERE as_of = ? AND shard IN ?")
+
+    def plan(self, day: date, horizon: int, fingerprints: dict[int, str]) -> PendingPlan:
+        return PendingPlan.of(day, {as_of: self.get(as_of)
+                                    for as_of in horizon_days(day, horizon)}, fingerprints)
 
     def get(self, as_of: date) -> Generation | None:
         row = self.session.execute(self.select_one, (as_of,)).one()

@@ -14,7 +14,7 @@ import sys
 import time
 
 from spark_app.config import Config
-from spark_app.services import ServiceError, Status, _port_open, recorded_pid, terminate
+from spark_app.services import ServiceError, Status, _port_open, recorded_pid, stop_recorded
 
 SINK_MODULE = "spark_app.mail_sink"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -74,14 +74,7 @@ class LocalMailSink:
         return self.status()
 
     def stop(self, echo=print, timeout_s: float = 10) -> bool:
-        pid = self.pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        echo(f"stopping the mail sink (pid {pid})")
-        terminate(pid, timeout_s)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        return stop_recorded(self.pid(), self.pid_file, "the mail sink", echo, timeout_s)
 
 
 def local_services(config: Config) -> list:

@@ -149,14 +149,7 @@ class LocalCassandra:
         return "(no log written)"
 
     def stop(self, echo=print, timeout_s: float = 60) -> bool:
-        pid = self.pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        echo(f"stopping Cassandra (pid {pid})")
-        terminate(pid, timeout_s)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        return stop_recorded(self.pid(), self.pid_file, "Cassandra", echo, timeout_s)
 
 
 def recorded_pid(pid_file: Path, *arguments: str) -> int | None:
@@ -169,6 +162,16 @@ def recorded_pid(pid_file: Path, *arguments: str) -> int | None:
         return None
     ours = all(argument.encode() in cmdline for argument in arguments)
     return pid if ours and _alive(pid) else None
+
+
+def stop_recorded(pid: int | None, pid_file: Path, name: str, echo, timeout_s: float) -> bool:
+    """Stop the service whose pid was recorded (None: not running) and forget
+    the pid file; whether there was one to stop."""
+    if pid is not None:
+        echo(f"stopping {name} (pid {pid})")
+        terminate(pid, timeout_s)
+    pid_file.unlink(missing_ok=True)
+    return pid is not None
 
 
 def terminate(pid: int, timeout_s: float) -> None:

@@ -13,7 +13,8 @@ day means more machines, not machines that fault ever more often.
   given the cached day instead of reading Cassandra.
 - P2, from Cassandra, the day loaded through the ingest path's writer: a bare
   connector scan of the day (every row read into Spark, into the "noop" sink;
-  best of one before and one after the others), the daily job, the thesis-style pipeline over the same table.
+  best of one before and one after the others), the daily job, the
+  thesis-style pipeline over the same table.
 - P3: the daily job from Cassandra at growing sizes (loaded through the
   connector, which is quicker, by a child process), with the Python driver's
   and the JVM heap's peak memory at each size.
@@ -136,13 +137,13 @@ def simulated_frame(spark, day: BenchDay, rows: slice = slice(None)):
     table's columns."""
     from spark_app.simulator import simulate_faults
 
-    return _as_frame(spark, day, simulate_faults(day.spec, SEED), rows)
+    return _as_frame(spark, day.config.get("cassandra", "shards"),
+                     simulate_faults(day.spec, SEED), rows)
 
 
-def _as_frame(spark, day: BenchDay, simulated, rows: slice):
+def _as_frame(spark, shards: int, simulated, rows: slice):
     from pyspark.sql import functions as F
 
-    shards = day.config.get("cassandra", "shards")
     frame = spark.createDataFrame(pd.DataFrame({
         "serial_number": simulated.serial_number[rows].astype(str),
         "model": simulated.model[rows].astype(str), "tag": simulated.tag[rows].astype(str),
@@ -159,10 +160,10 @@ def load_through_connector(spark, config, spec, chunk: int = 2_000_000) -> None:
     from spark_app.cassandra_read import CASSANDRA_FORMAT
     from spark_app.simulator import simulate_faults
 
-    day = BenchDay(config, None, [], spec)
+    shards = config.get("cassandra", "shards")
     simulated = simulate_faults(spec, SEED)
     for start in range(0, len(simulated.serial_number), chunk):
-        (_as_frame(spark, day, simulated, slice(start, start + chunk))
+        (_as_frame(spark, shards, simulated, slice(start, start + chunk))
          .write.format(CASSANDRA_FORMAT).options(keyspace=BENCH_KEYSPACE, table="faults")
          .mode("append").save())
 

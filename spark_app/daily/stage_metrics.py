@@ -21,10 +21,9 @@ def stages_of_job_group(spark, job_group: str) -> list[dict]:
     api = f"{base}/api/v1/applications/{spark.sparkContext.applicationId}"
     try:
         jobs = [job for job in _get(f"{api}/jobs") if job.get("jobGroup") == job_group]
-        stage_ids = sorted({stage_id for job in jobs for stage_id in job.get("stageIds", [])})
+        wanted = {stage_id for job in jobs for stage_id in job.get("stageIds", [])}
         # One call for every stage, without the per-task details: asking stage
         # by stage returns each one's tasks too, and took seconds per run.
-        wanted = set(stage_ids)
         return sorted((_summary(attempt) for attempt in _get(f"{api}/stages?details=false")
                        if attempt["stageId"] in wanted
                        # skipped stages (their output was reused) did no work

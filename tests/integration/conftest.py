@@ -73,3 +73,14 @@ def db_url(request, tmp_path):
         connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def engine(db_url):
+    """The relational tables, created on the database of `db_url`."""
+    from spark_app.relational import create_tables, engine_for_url
+
+    engine = engine_for_url(db_url)
+    create_tables(engine)
+    yield engine
+    engine.dispose()

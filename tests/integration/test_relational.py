@@ -3,21 +3,13 @@
 from datetime import datetime
 
 import pytest
-from sqlalchemy import create_engine, insert, inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.exc import IntegrityError
 
 from rules.errors import RuleSyntaxError
 from schemas.relational import Violation
 from spark_app.relational import create_tables
 from spark_app.rule_store import RuleImportError, RuleStore
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = create_engine(db_url)
-    create_tables(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_creating_tables_twice_changes_nothing(engine):

@@ -8,19 +8,10 @@ from sqlalchemy import select
 
 from schemas.relational import Violation
 from spark_app.daily.violation_sink import upsert_violations
-from spark_app.relational import create_tables, engine_for_url
 from spark_app.rule_store import RuleStore
 
 FIRST_RUN = datetime(2016, 11, 17, 2, 0, 0)
 RERUN = datetime(2016, 11, 18, 2, 0, 0)
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = engine_for_url(db_url)
-    create_tables(engine)
-    yield engine
-    engine.dispose()
 
 
 def frame(rows):

@@ -5,7 +5,8 @@ from spark_app.session import spark_conf
 def test_spark_settings_come_from_config(tmp_path):
     config = load_config(environ={"FLEETWATCH_SPARK_MASTER": "spark://m:7077",
                                   "FLEETWATCH_CASSANDRA_HOSTS": "c1,c2",
-                                  "FLEETWATCH_CASSANDRA_USERNAME": "fw"})
+                                  "FLEETWATCH_CASSANDRA_USERNAME": "fw",
+                                  "FLEETWATCH_SPARK_ARROW_BATCH_ROWS": "1234"})
     settings = spark_conf(config, local_jars=[tmp_path / "a.jar", tmp_path / "b.jar"])
     assert settings["spark.master"] == "spark://m:7077"
     assert settings["spark.cassandra.connection.host"] == "c1,c2"
@@ -17,6 +18,7 @@ def test_spark_settings_come_from_config(tmp_path):
     assert settings["spark.ui.enabled"] == "true"
     assert settings["spark.cassandra.auth.username"] == "fw"
     assert settings["spark.sql.session.timeZone"] == "UTC"
+    assert settings["spark.sql.execution.arrow.maxRecordsPerBatch"] == "1234"
 
 
 def test_under_spark_submit_the_submitter_decides_master_and_jars(monkeypatch):

@@ -15,6 +15,12 @@ day means more machines, not machines that fault ever more often.
   connector scan of the day (every row read into Spark, into the "noop" sink;
   best of one before and one after the others), the daily job, the
   thesis-style pipeline over the same table.
+- P1 and P2 also time the work the daily job cannot skip, each alone: (d) the
+  required pipeline with nothing evaluated (semi-join, shuffle and sort by
+  serial, every row to Python through Arrow: `frames.evaluated` with a
+  function that only consumes its batches), and (e) storing the run's
+  violations with nothing around it (bare sqlite3 executemany, in key order,
+  into an empty table of the same schema).
 - P3: the daily job from Cassandra at growing sizes (loaded through the
   connector, which is quicker, by a child process), with the Python driver's
   and the JVM heap's peak memory at each size.
@@ -31,6 +37,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 
@@ -231,6 +238,59 @@ def dominant_stage(stages: list[dict]) -> str:
             f"{slowest.get('tasks')} tasks")
 
 
+class _NothingEvaluated:
+    """Stands in for `Evaluation` in `frames.evaluated`: every Arrow batch reaches
+    Python as a pandas frame, and nothing comes back."""
+
+    @staticmethod
+    def run(batches):
+        for _ in batches:
+            pass
+        return iter(())
+
+
+def required_pipeline_s(spark, faults_of_day, day: BenchDay) -> float:
+    """(d): the daily job's semi-join, shuffle, sort and Arrow round trip, nothing evaluated."""
+    from spark_app.daily import frames
+    from spark_app.daily.rulebook import load_rulebook
+
+    tags = frames.rule_tags(spark, load_rulebook(day.engine).tag_pairs())
+    evaluation_input = frames.relevant_faults(faults_of_day, tags, DAY)
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    seconds, _ = _timed(lambda: frames.evaluated(evaluation_input, _NothingEvaluated, partitions)
+                        .write.format("noop").mode("overwrite").save())
+    return seconds
+
+
+def bare_insert_s(day: BenchDay) -> tuple[float, int]:
+    """(e): the violations the run stored, inserted again by sqlite3 alone (one
+    executemany, key order, one commit) into a fresh file with the same tables
+    and indexes, and the job's page cache; returns (seconds, rows)."""
+    import sqlite3
+
+    from spark_app.relational import create_tables, engine_for_url
+
+    with sqlite3.connect(day.engine.url.database) as stored:
+        rows = stored.execute("SELECT rule_id, serial_number, ts, detected_at, run_id "
+                              "FROM violations ORDER BY rule_id, serial_number, ts").fetchall()
+    target = Path(day.engine.url.database).with_name("bare-insert.db")
+    target.unlink(missing_ok=True)
+    engine = engine_for_url(f"sqlite:///{target}")
+    create_tables(engine)
+    engine.dispose()
+    connection = sqlite3.connect(target)
+    try:
+        connection.execute("PRAGMA cache_size=-262144")
+        began = time.monotonic()
+        connection.executemany("INSERT INTO violations (rule_id, serial_number, ts, detected_at, "
+                               "run_id) VALUES (?, ?, ?, ?, ?)", rows)
+        connection.commit()
+        return time.monotonic() - began, len(rows)
+    finally:
+        connection.close()
+        target.unlink(missing_ok=True)
+
+
 def _thesis(spark, frame, day: BenchDay) -> int:
     from bench.baselines.thesis import thesis_style_violations
 
@@ -258,9 +318,14 @@ def p1(faults: int, rules: int, log: Log = print) -> dict:
             fleetwatch_s, result = _timed(lambda: run_day(spark, day.config, DAY,
                                                           faults_of_day=cached))
             log(f"  fleetwatch: {fleetwatch_s:.1f}s, {result.violations_found:,} violations")
+            required_s = required_pipeline_s(spark, cached, day)
+            log(f"  required pipeline, nothing evaluated: {required_s:.1f}s")
+            insert_s, inserted = bare_insert_s(day)
+            log(f"  bare sqlite3 insert of {inserted:,} violations: {insert_s:.1f}s")
         finally:
             spark.stop()
     return {"floor_s": floor_s, "thesis_s": thesis_s, "fleetwatch_s": fleetwatch_s,
+            "required_pipeline_s": required_s, "bare_insert_s": insert_s,
             "faults": faults, "rules": rules, "relevant": joined,
             "violations": result.violations_found, "thesis_violations": thesis_found,
             "dominant": dominant_stage(result.stages)}
@@ -296,9 +361,15 @@ def p2(faults: int, rules: int, log: Log = print) -> dict:
             log(f"  thesis-style: {thesis_s:.1f}s, {thesis_found:,} violations")
             second_scan_s, _ = _timed(scan)
             log(f"  bare connector scan again: {second_scan_s:.1f}s")
+            required_s = required_pipeline_s(
+                spark, frames.faults_received(spark, day.config, [DAY]), day)
+            log(f"  required pipeline from Cassandra, nothing evaluated: {required_s:.1f}s")
+            insert_s, inserted = bare_insert_s(day)
+            log(f"  bare sqlite3 insert of {inserted:,} violations: {insert_s:.1f}s")
         finally:
             spark.stop()
     return {"scan_s": min(first_scan_s, second_scan_s), "fleetwatch_s": fleetwatch_s,
+            "required_pipeline_s": required_s, "bare_insert_s": insert_s,
             "thesis_s": thesis_s, "faults": scanned, "rules": rules, "load_s": load_s,
             "scans_s": [first_scan_s, second_scan_s], "violations": result.violations_found,
             "thesis_violations": thesis_found, "dominant": dominant_stage(result.stages)}

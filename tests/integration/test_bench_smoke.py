@@ -6,8 +6,9 @@ import sys
 
 from spark_app.config import PROJECT_HOME
 
-SECTIONS = {"p1": ("floor_s", "thesis_s", "fleetwatch_s"),
-            "p2": ("scan_s", "thesis_s", "fleetwatch_s"),
+SECTIONS = {"p1": ("floor_s", "thesis_s", "fleetwatch_s", "required_pipeline_s",
+                   "bare_insert_s"),
+            "p2": ("scan_s", "thesis_s", "fleetwatch_s", "required_pipeline_s", "bare_insert_s"),
             "p3": ("slope",),
             "p4": ("driver_rows_s", "ingest_rows_s"),
             "p5": ("readings_s", "p95_latency_s"),
@@ -37,4 +38,5 @@ def test_smoke_run_writes_results_and_tables(cassandra, tmp_path):
     for heading in TABLE_HEADINGS.values():
         assert heading in report
     assert "| fleetwatch ingest (JSON lines) |" in report
+    assert "| the two required parts, summed |" in report
     assert "| vectorised (one pass over all groups) |" in report

@@ -77,6 +77,20 @@ def test_p1_table_with_ratios_to_the_floor_goal_and_what_dominates():
     ]
 
 
+def test_required_work_rows_sum_the_parts_against_the_goal():
+    results = {**RESULTS, "p1.violations": 1_000, "p1.required_pipeline_s": 2.4,
+               "p1.bare_insert_s": 1.0}
+    assert section_table("p1", results)[9:12] == [
+        "| required pipeline alone: semi-join, shuffle and sort by serial, Arrow to Python "
+        "(nothing evaluated) | 2.40 | 1.20 |  |  |",
+        "| storing the violations alone: bare sqlite3 insert of 1,000 | 1.00 | 0.50 |  |  |",
+        "| the two required parts, summed | 3.40 | 1.70 | ≤ 1.5× floor "
+        "| goal below the required work |",
+    ]
+    roomy = {**results, "p1.required_pipeline_s": 1.5, "p1.bare_insert_s": 0.5}
+    assert section_table("p1", roomy)[11].endswith("| room left |")
+
+
 def test_failed_section_shows_its_error():
     assert section_table("p2", RESULTS)[-1] == (
         "Failed: `AttributeError: module 'bench.daily' has no attribute 'p2'`")

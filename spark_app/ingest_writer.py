@@ -181,8 +181,7 @@ class _InFlightWindow:
 class IngestWriter:
     """Writes validated faults and rejected messages."""
 
-    def __init__(self, session, keyspace: str, shards: int, rows: RowWriter,
-                 batch_rows: int = 50):
+    def __init__(self, session, keyspace: str, shards: int, rows: RowWriter, batch_rows: int):
         self.rows = rows
         self.faults = FaultWriter(session, keyspace, shards, batch_rows)
         self.insert_rejection = session.prepare(

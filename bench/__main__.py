@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench import machine
 from bench.report import SECTIONS, loglog_slope, render, section_table
-from spark_app.config import PROJECT_HOME, load_config
+from spark_app.common.config import PROJECT_HOME, load_config
 
 SEED = 7
 P3_FULL_SIZES = [1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000]
@@ -87,7 +87,7 @@ def _p4(rows: int, repeat: int) -> dict:
 
 def _p5(seconds: int, equipment: int, breaches: int) -> dict:
     from bench import stream
-    from spark_app.stream_settings import duration_seconds
+    from spark_app.stream.settings import duration_seconds
 
     figures = stream.run(seconds=seconds, equipment=equipment, seed=SEED, breaches=breaches)
     return {**figures, "trigger_s": duration_seconds(figures["trigger"], "trigger")}

@@ -77,7 +77,7 @@ def bench_rules(vocabulary, count: int, seed: int) -> list[tuple[str, str]]:
 
 def bench_spec(faults: int):
     """One simulated day of `faults` faults; the fleet grows with it."""
-    from spark_app.simulator import FleetSpec
+    from spark_app.sim.faults import FleetSpec
 
     return FleetSpec(serials=max(faults // FAULTS_PER_SERIAL, 10), models=MODELS, days=1,
                      start=DAY, faults_per_day=faults, late_fraction=0.0,
@@ -87,7 +87,7 @@ def bench_spec(faults: int):
 def bench_config(database=None):
     """The configuration every section runs with: the scratch keyspace, and
     the section's own SQLite file."""
-    from spark_app.config import load_config
+    from spark_app.common.config import load_config
 
     environ = {**os.environ, "FLEETWATCH_CASSANDRA_KEYSPACE": BENCH_KEYSPACE}
     if database is not None:
@@ -110,10 +110,10 @@ def bench_day(faults: int, rules: int) -> Iterator[BenchDay]:
     from sqlalchemy import insert, select
 
     from schemas.relational import Rule
-    from spark_app.cassandra_session import apply_schema, cassandra_session
-    from spark_app.config import load_config
-    from spark_app.relational import create_tables, engine_from_config
-    from spark_app.simulator import tag_vocabulary
+    from spark_app.common.cassandra_session import apply_schema, cassandra_session
+    from spark_app.common.config import load_config
+    from spark_app.common.relational import create_tables, engine_from_config
+    from spark_app.sim.faults import tag_vocabulary
 
     bench_dir = load_config().var_dir / "bench"
     bench_dir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +142,7 @@ def bench_day(faults: int, rules: int) -> Iterator[BenchDay]:
 def simulated_frame(spark, day: BenchDay, rows: slice = slice(None)):
     """The day's faults (those of `rows`) as a Spark frame with the `faults`
     table's columns."""
-    from spark_app.simulator import simulate_faults
+    from spark_app.sim.faults import simulate_faults
 
     return _as_frame(spark, day.config.get("cassandra", "shards"),
                      simulate_faults(day.spec, SEED), rows)
@@ -164,8 +164,8 @@ def _as_frame(spark, shards: int, simulated, rows: slice):
 def load_through_connector(spark, config, spec, chunk: int = 2_000_000) -> None:
     """The simulated day written by the connector, a chunk at a time: one
     frame of 16M rows would not fit the driver."""
-    from spark_app.cassandra_read import CASSANDRA_FORMAT
-    from spark_app.simulator import simulate_faults
+    from spark_app.common.cassandra_read import CASSANDRA_FORMAT
+    from spark_app.sim.faults import simulate_faults
 
     shards = config.get("cassandra", "shards")
     simulated = simulate_faults(spec, SEED)
@@ -181,7 +181,7 @@ def load_in_child(faults: int) -> None:
     import subprocess
     import sys
 
-    from spark_app.config import PROJECT_HOME
+    from spark_app.common.config import PROJECT_HOME
 
     subprocess.run([sys.executable, "-m", "bench.daily", "load", "--faults", str(faults)],
                    check=True, cwd=PROJECT_HOME)
@@ -189,9 +189,9 @@ def load_in_child(faults: int) -> None:
 
 def load_through_ingest(day: BenchDay, log: Log, chunk: int = 100_000) -> None:
     """The rows `fleetwatch ingest` writes, with its prepared statement and writer."""
-    from spark_app.cassandra_session import cassandra_session
-    from spark_app.faults import Fault, FaultWriter
-    from spark_app.simulator import simulate_faults
+    from spark_app.common.cassandra_session import cassandra_session
+    from spark_app.ingest.faults import Fault, FaultWriter
+    from spark_app.sim.faults import simulate_faults
 
     simulated = simulate_faults(day.spec, SEED)
     total = len(simulated.serial_number)
@@ -221,7 +221,7 @@ def _timed(work) -> tuple[float, object]:
 
 
 def _session(config, name: str):
-    from spark_app.session import build_spark_session
+    from spark_app.common.spark_session import build_spark_session
 
     return build_spark_session(config, app_name=f"fleetwatch-bench-{name}")
 
@@ -277,7 +277,7 @@ def bare_insert_s(day: BenchDay) -> tuple[float, int]:
     import sqlite3
     from contextlib import closing
 
-    from spark_app.relational import create_tables, engine_for_url
+    from spark_app.common.relational import create_tables, engine_for_url
 
     with closing(sqlite3.connect(day.engine.url.database)) as stored:
         rows = stored.execute("SELECT rule_id, serial_number, ts, detected_at, run_id "

@@ -28,14 +28,14 @@ BENCH_KEYSPACE = "fleetwatch_bench"
 def run(rows: int, seed: int, repeat: int = 2) -> dict:
     from cassandra.concurrent import execute_concurrent, execute_concurrent_with_args
 
-    from spark_app.cassandra_session import apply_schema, cassandra_session
-    from spark_app.config import load_config
-    from spark_app.faults import FaultWriter
-    from spark_app.ingest import ingest
-    from spark_app.ingest_jsonl import read_lines
-    from spark_app.ingest_records import json_line_row
-    from spark_app.ingest_settings import IngestSettings
-    from spark_app.simulator import FleetSpec, simulate_faults, write_jsonl
+    from spark_app.common.cassandra_session import apply_schema, cassandra_session
+    from spark_app.common.config import load_config
+    from spark_app.ingest.faults import FaultWriter
+    from spark_app.ingest.jsonl import read_lines
+    from spark_app.ingest.records import json_line_row
+    from spark_app.ingest.run import ingest
+    from spark_app.ingest.settings import IngestSettings
+    from spark_app.sim.faults import FleetSpec, simulate_faults, write_jsonl
 
     config = load_config(environ={**os.environ, "FLEETWATCH_CASSANDRA_KEYSPACE": BENCH_KEYSPACE})
     settings = IngestSettings.from_config(config)

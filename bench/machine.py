@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from spark_app.config import PROJECT_HOME
+from spark_app.common.config import PROJECT_HOME
 
 UNKNOWN = "unknown"
 

@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     import sys
     from pathlib import Path
 
-    from spark_app.config import PROJECT_HOME, load_config
+    from spark_app.common.config import PROJECT_HOME, load_config
 
     arguments = sys.argv[1:] if argv is None else argv
     source = Path(arguments[0]) if arguments else load_config().var_dir / "bench" / "results.json"

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from spark_app import temperature_simulator as simulator
-from spark_app.config import load_config
-from spark_app.mail_sink import MailSink, read_message, stored_files
+from spark_app.common.config import load_config
+from spark_app.services.smtp_sink import MailSink, read_message, stored_files
+from spark_app.sim import temperatures as simulator
 
 BREACH_EVERY_S = 7.0  # not a multiple of the trigger: breaches land at every phase of it
 BREACH_TIMEOUT_S = 60.0
@@ -56,8 +56,8 @@ def run(seconds: int = 600, equipment: int = 500, seed: int = 7, breaches: int =
 
 
 def _config(work: Path, smtp_port: int, name: str = "throughput"):
-    from spark_app.cassandra_session import apply_schema, cassandra_session
-    from spark_app.relational import create_tables, engine_from_config
+    from spark_app.common.cassandra_session import apply_schema, cassandra_session
+    from spark_app.common.relational import create_tables, engine_from_config
 
     config = load_config(environ={
         **os.environ,
@@ -79,13 +79,13 @@ def _config(work: Path, smtp_port: int, name: str = "throughput"):
 
 
 def _session(config):
-    from spark_app.session import build_spark_session
+    from spark_app.common.spark_session import build_spark_session
 
     return build_spark_session(config, app_name="fleetwatch-bench-stream")
 
 
 def _throughput(spark, config, work: Path, seconds: int, equipment: int, seed: int) -> dict:
-    from spark_app import stream_entry
+    from spark_app.stream import entry as stream_entry
 
     # A first run on its own folders: JIT, code generation and the connector's
     # sessions are paid for there, not in the figure.
@@ -114,7 +114,7 @@ def _throughput(spark, config, work: Path, seconds: int, equipment: int, seed: i
 
 
 def _latency(spark, config, sink: MailSink, equipment: int, seed: int, breaches: int) -> dict:
-    from spark_app.stream_settings import StreamSettings
+    from spark_app.stream.settings import StreamSettings
 
     readings_dir = config.path("stream", "source_dir")
     stop = threading.Event()
@@ -139,9 +139,9 @@ def _latency(spark, config, sink: MailSink, equipment: int, seed: int, breaches:
 
 
 def _start_stream(spark, config, settings, stop: threading.Event) -> threading.Thread:
-    from spark_app.cassandra_session import cluster_from_config
-    from spark_app.relational import engine_from_config
-    from spark_app.stream import TemperatureStream
+    from spark_app.common.cassandra_session import cluster_from_config
+    from spark_app.common.relational import engine_from_config
+    from spark_app.stream.job import TemperatureStream
 
     def running():
         cluster = cluster_from_config(config)

@@ -14,7 +14,7 @@ DOC = """
 At 00:30 UTC, for the day that just ended (the data interval's day, `{{ ds }}`):
 
 1. `wait_for_ingestion` — every feed has been pulled after the day ended;
-2. `run_daily_job` — `spark-submit spark_app/daily_entry.py --day {{ ds }}` on the
+2. `run_daily_job` — `spark-submit spark_app/daily/entry.py --day {{ ds }}` on the
    Spark connection `fleetwatch_spark` (its host is the master: `local[*]`,
    `spark://…`, `yarn`);
 3. `check_run` — the day's latest run in `job_runs` succeeded.

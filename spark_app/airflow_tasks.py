@@ -134,7 +134,7 @@ def spark_submit_arguments() -> dict:
     jars = sorted(str(path) for path in (home / "var" / "jars" / "spark").glob("*.jar"))
     python = app_bin("python")
     arguments = {
-        "application": str(home / "spark_app" / "daily_entry.py"),
+        "application": str(home / "spark_app" / "daily" / "entry.py"),
         "conf": {"spark.pyspark.python": python, "spark.pyspark.driver.python": python},
     }
     if jars:

@@ -8,7 +8,7 @@ import argparse
 import sys
 from datetime import UTC
 
-from spark_app.config import ConfigError, load_config
+from spark_app.common.config import ConfigError, load_config
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     violations.set_defaults(handler=_violations)
 
     stream = commands.add_parser("stream", help="run the live temperature watch")
-    from spark_app.stream_entry import add_arguments as add_stream_arguments
+    from spark_app.stream.entry import add_arguments as add_stream_arguments
     add_stream_arguments(stream)
     stream.set_defaults(handler=_stream)
 
@@ -80,10 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     simulations = simulate.add_subparsers(dest="simulate_command", required=True, metavar="WHAT")
     temperatures = simulations.add_parser(
         "temperatures", help="temperature readings as JSON-lines files (same seed, same data)")
-    from spark_app.temperature_simulator import add_arguments as add_temperature_arguments
+    from spark_app.sim.temperatures import add_arguments as add_temperature_arguments
     add_temperature_arguments(temperatures)
     temperatures.set_defaults(handler=_simulate_temperatures)
-    from spark_app import ingest_cli
+    from spark_app.ingest import cli as ingest_cli
     simulated_faults = simulations.add_parser(
         "faults", help="fault telemetry as a JSON-lines file (same seed, same data)")
     ingest_cli.add_simulate_faults_arguments(simulated_faults)
@@ -151,8 +151,8 @@ def _service_failure(error: Exception) -> str | None:
 # ---- handlers ---------------------------------------------------------------
 
 def _services(args) -> int:
-    from spark_app.local_mail_sink import local_services
-    from spark_app.services import ServiceError
+    from spark_app.services.cassandra import ServiceError
+    from spark_app.services.mail_sink import local_services
 
     services = local_services(load_config(args.config))
     all_answering = True
@@ -174,7 +174,7 @@ def _services(args) -> int:
 
 
 def _jars(args) -> int:
-    from spark_app import jars
+    from spark_app.common import jars
 
     config = load_config(args.config)
     for bundle in jars.BUNDLES:
@@ -184,8 +184,8 @@ def _jars(args) -> int:
 
 
 def _db_init(args) -> int:
-    from spark_app.cassandra_session import apply_schema, cassandra_session
-    from spark_app.relational import create_tables, engine_from_config
+    from spark_app.common.cassandra_session import apply_schema, cassandra_session
+    from spark_app.common.relational import create_tables, engine_from_config
 
     config = load_config(args.config)
     with cassandra_session(config) as session:
@@ -211,8 +211,8 @@ def _rules_eval(args) -> int:
 
 
 def _rule_store(args):
-    from spark_app.relational import engine_from_config
-    from spark_app.rule_store import RuleStore
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.rule_store import RuleStore
 
     return RuleStore(engine_from_config(load_config(args.config)))
 
@@ -245,7 +245,7 @@ def _rules_disable(args) -> int:
 
 
 def _rules_import(args) -> int:
-    from spark_app.rule_store import RuleImportError
+    from spark_app.daily.rule_store import RuleImportError
 
     try:
         ids = _rule_store(args).import_csv(args.path)
@@ -282,8 +282,8 @@ def _daily(args) -> int:
 
 
 def _violations(args) -> int:
-    from spark_app.relational import engine_from_config
-    from spark_app.violation_report import ViolationFilter, print_violations, query_violations
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.violation_report import ViolationFilter, print_violations, query_violations
 
     rows = query_violations(engine_from_config(load_config(args.config)),
                             ViolationFilter(day=args.day, rule_id=args.rule, serial=args.serial))
@@ -292,31 +292,31 @@ def _violations(args) -> int:
 
 
 def _stream(args) -> int:
-    from spark_app.stream_entry import run_from_args
+    from spark_app.stream.entry import run_from_args
 
     return run_from_args(args)
 
 
 def _simulate_temperatures(args) -> int:
-    from spark_app.temperature_simulator import run_from_args
+    from spark_app.sim.temperatures import run_from_args
 
     return run_from_args(args)
 
 
 def _ingest(args) -> int:
-    from spark_app.ingest_cli import run_ingest
+    from spark_app.ingest.cli import run_ingest
 
     return run_ingest(load_config(args.config), args)
 
 
 def _simulate_faults(args) -> int:
-    from spark_app.ingest_cli import run_simulate_faults
+    from spark_app.ingest.cli import run_simulate_faults
 
     return run_simulate_faults(args)
 
 
 def _simulate_feed(args) -> int:
-    from spark_app.ingest_cli import run_simulate_feed
+    from spark_app.ingest.cli import run_simulate_feed
 
     return run_simulate_feed(args)
 
@@ -332,8 +332,8 @@ def _iso_instant(text: str):
 
 
 def _ingest_status(args) -> int:
-    from spark_app.cassandra_session import cassandra_session
-    from spark_app.feed_status import FeedStates, behind
+    from spark_app.common.cassandra_session import cassandra_session
+    from spark_app.ingest.feed_status import FeedStates, behind
 
     config = load_config(args.config)
     with cassandra_session(config) as session:
@@ -352,8 +352,8 @@ def _ingest_status(args) -> int:
 
 
 def _runs(args) -> int:
-    from spark_app.relational import engine_from_config
-    from spark_app.run_report import check_day, print_runs, runs_of
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.run_report import check_day, print_runs, runs_of
 
     engine = engine_from_config(load_config(args.config))
     if args.check:

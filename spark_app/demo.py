@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from spark_app.config import Config
+from spark_app.common.config import Config
 
 DEMO_START = date(2016, 11, 14)
 DEMO_DAYS = 4
@@ -37,13 +37,13 @@ def demo_rules(models: tuple[str, ...], tags) -> list[tuple[str, str, str]]:
 def run_demo(config: Config) -> int:
     from sqlalchemy import text
 
-    from spark_app.cassandra_session import apply_schema, cassandra_session
+    from spark_app.common.cassandra_session import apply_schema, cassandra_session
+    from spark_app.common.relational import create_tables, engine_from_config
     from spark_app.daily.main import days_between, run
-    from spark_app.ingest import ingest
-    from spark_app.local_mail_sink import local_services
-    from spark_app.relational import create_tables, engine_from_config
-    from spark_app.rule_store import RuleStore
-    from spark_app.simulator import FleetSpec, simulate_faults, tag_vocabulary, write_jsonl
+    from spark_app.daily.rule_store import RuleStore
+    from spark_app.ingest.run import ingest
+    from spark_app.services.mail_sink import local_services
+    from spark_app.sim.faults import FleetSpec, simulate_faults, tag_vocabulary, write_jsonl
 
     _step("local services")
     for service in local_services(config):

@@ -152,8 +152,8 @@ class Evaluation:
     def _anchors(self, found: pd.DataFrame, tti: Mapping[int, int]) -> pd.DataFrame:
         """Stored violations of this batch's tti rules and serials, near its
         candidates: where the tti filter continues from. One query per batch."""
+        from spark_app.common.relational import engine_for_url
         from spark_app.daily.violation_sink import stored_violations
-        from spark_app.relational import engine_for_url
 
         mine = found[found["rule_id"].isin(list(tti))]
         if mine.empty:
@@ -172,8 +172,8 @@ class Evaluation:
 
     def upsert(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         """mapInPandas: violations → upserted; yields (found, new) counts."""
+        from spark_app.common.relational import engine_for_url
         from spark_app.daily.violation_sink import upsert_violations
-        from spark_app.relational import engine_for_url
 
         found, new = upsert_violations(
             engine_for_url(self.db_url),

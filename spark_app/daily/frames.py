@@ -16,13 +16,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import IntegerType, StringType, StructField, StructType, TimestampType
 
-from spark_app.cassandra_read import (  # noqa: F401  (faults_received: the job reads it here)
+from spark_app.common.cassandra_read import (  # noqa: F401  (faults_received: the job reads it here)
     CASSANDRA_FORMAT,
     faults_received,
     partition_filter,
     read_table,
 )
-from spark_app.config import Config
+from spark_app.common.config import Config
 from spark_app.daily.evaluate import OUTPUT_COLUMNS
 from spark_app.daily.pending_blocks import DECODED_COLUMNS, decode_blocks
 

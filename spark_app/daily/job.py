@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from spark_app.config import Config
+from spark_app.common.config import Config
 
 STEPS = ("rules", "evaluate", "upsert", "pending_write", "switch", "drop", "record")
 FAIL_AFTER_ENV = "FLEETWATCH_TEST_FAIL_AFTER"  # test hook: crash right after a step
@@ -58,7 +58,7 @@ def run_day(spark, config: Config, day: date, fail_after: str | None = None,
     """Run the daily job for `day`. `faults_of_day` replaces the read of the
     day's faults from Cassandra (a benchmark's cached input); pending faults
     still come from Cassandra."""
-    from spark_app.relational import engine_from_config
+    from spark_app.common.relational import engine_from_config
 
     fail_after = fail_after or os.environ.get(FAIL_AFTER_ENV)
     engine = engine_from_config(config)
@@ -88,7 +88,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    from spark_app.cassandra_session import cassandra_session
+    from spark_app.common.cassandra_session import cassandra_session
     from spark_app.daily import frames
     from spark_app.daily.evaluate import Evaluation
     from spark_app.daily.pending import PendingGenerations

@@ -1,5 +1,5 @@
 """Running the daily job for one day or a range: the same code behind
-`fleetwatch daily`, `spark-submit spark_app/daily_entry.py` and Airflow."""
+`fleetwatch daily`, `spark-submit spark_app/daily/entry.py` and Airflow."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import time
 from datetime import date, timedelta
 
-from spark_app.config import load_config
+from spark_app.common.config import load_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,8 +26,8 @@ def days_between(first: date, last: date | None) -> list[date]:
 
 
 def run(config, days: list[date], echo=print) -> int:
+    from spark_app.common.spark_session import build_spark_session
     from spark_app.daily.job import run_day
-    from spark_app.session import build_spark_session
 
     spark = build_spark_session(config, app_name="fleetwatch-daily")
     try:
@@ -49,7 +49,7 @@ def run(config, days: list[date], echo=print) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """spark-submit entry: `spark_app/daily_entry.py --day D [--to D2] [--config F]`."""
+    """spark-submit entry: `spark_app/daily/entry.py --day D [--to D2] [--config F]`."""
     parser = argparse.ArgumentParser(prog="fleetwatch-daily")
     parser.add_argument("--config", metavar="FILE")
     add_arguments(parser)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from spark_app.config import load_config
+from spark_app.common.config import load_config
 from tests.support.postgres import throwaway_postgres
 
 
@@ -24,8 +24,8 @@ def config():
 @pytest.fixture(scope="session")
 def cassandra(config):
     """A CQL session on the test keyspace, schema applied."""
-    from spark_app.cassandra_session import apply_schema, cluster_from_config
-    from spark_app.services import LocalCassandra
+    from spark_app.common.cassandra_session import apply_schema, cluster_from_config
+    from spark_app.services.cassandra import LocalCassandra
 
     node = LocalCassandra(config)
     started_here = node.pid() is None
@@ -44,7 +44,7 @@ def cassandra(config):
 
 @pytest.fixture(scope="session")
 def spark(config, cassandra):
-    from spark_app.session import build_spark_session
+    from spark_app.common.spark_session import build_spark_session
 
     session = build_spark_session(config, app_name="fleetwatch-tests")
     try:
@@ -78,7 +78,7 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def engine(db_url):
     """The relational tables, created on the database of `db_url`."""
-    from spark_app.relational import create_tables, engine_for_url
+    from spark_app.common.relational import create_tables, engine_for_url
 
     engine = engine_for_url(db_url)
     create_tables(engine)

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from spark_app.config import PROJECT_HOME
+from spark_app.common.config import PROJECT_HOME
 
 SECTIONS = {"p1": ("floor_s", "thesis_s", "fleetwatch_s", "required_pipeline_s",
                    "bare_insert_s"),

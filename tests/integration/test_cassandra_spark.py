@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from schemas.spark import CASSANDRA_TABLES
-from spark_app.cassandra_read import faults_of_day
-from spark_app.faults import Fault, FaultWriter, fault_tag, shard_of
+from spark_app.common.cassandra_read import faults_of_day
+from spark_app.ingest.faults import Fault, FaultWriter, fault_tag, shard_of
 
 DAY = date(2016, 11, 18)
 RECEIVED = datetime(2016, 11, 18, 20, 30, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_cassandra_tables_match_their_spark_schemas(cassandra, config, table):
 
 
 def test_spark_schema_of_the_connector_matches(spark, config, cassandra):
-    from spark_app.cassandra_read import read_table
+    from spark_app.common.cassandra_read import read_table
 
     for table, schema in CASSANDRA_TABLES.items():
         live = read_table(spark, config, table).schema

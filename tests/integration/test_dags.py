@@ -11,10 +11,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from schemas.relational import JobRun, Rule
-from spark_app.ingest import ingest
-from spark_app.relational import create_tables
-from spark_app.simulator import FleetSpec, feed_records, simulate_faults, write_jsonl
-from spark_app.simulator_feed import SimulatedFeed
+from spark_app.common.relational import create_tables
+from spark_app.ingest.run import ingest
+from spark_app.sim.faults import FleetSpec, feed_records, simulate_faults, write_jsonl
+from spark_app.sim.feed import SimulatedFeed
 from tests.support.airflow_dags import AIRFLOW_PYTHON, AirflowHome
 from tests.support.ingest import (
     cursor_of,

@@ -11,8 +11,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from schemas.relational import JobRun, Rule
-from spark_app import jars
-from spark_app.relational import create_tables
+from spark_app.common import jars
+from spark_app.common.relational import create_tables
 from tests.support.daily_data import (
     RULES,
     expected_violations,
@@ -23,7 +23,7 @@ from tests.support.daily_data import (
 )
 from tests.support.spark_cluster import spark_home, standalone_cluster
 
-ENTRY = Path(__file__).resolve().parents[2] / "spark_app" / "daily_entry.py"
+ENTRY = Path(__file__).resolve().parents[2] / "spark_app" / "daily" / "entry.py"
 
 
 @pytest.mark.slow

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from rules.parser import parse_rule
 from schemas.relational import JobRun, Rule
-from spark_app.config import load_config
+from spark_app.common.config import load_config
+from spark_app.common.relational import create_tables
 from spark_app.daily.job import STEPS, InjectedFailure, run_day
 from spark_app.daily.pending import PendingGenerations
-from spark_app.relational import create_tables
 from tests.support.daily_data import (
     FIRST_DAY,
     RULES,

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from spark_app.ingest import ingest
-from spark_app.simulator import FleetSpec, feed_records, simulate_faults
-from spark_app.simulator_feed import SimulatedFeed
+from spark_app.ingest.run import ingest
+from spark_app.sim.faults import FleetSpec, feed_records, simulate_faults
+from spark_app.sim.feed import SimulatedFeed
 from tests.support.ingest import (
     clear_days,
     cursor_of,

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from spark_app.ingest import ingest
-from spark_app.simulator import FleetSpec, simulate_faults, write_jsonl
+from spark_app.ingest.run import ingest
+from spark_app.sim.faults import FleetSpec, simulate_faults, write_jsonl
 from tests.support.ingest import (
     clear_days,
     days_of,

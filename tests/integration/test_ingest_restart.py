@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from spark_app.cassandra_session import apply_schema, cassandra_session
-from spark_app.config import load_config
-from spark_app.simulator import FleetSpec, simulate_faults, write_jsonl
+from spark_app.common.cassandra_session import apply_schema, cassandra_session
+from spark_app.common.config import load_config
+from spark_app.sim.faults import FleetSpec, simulate_faults, write_jsonl
 from tests.support.ingest import days_of, expected_keys, fault_keys
 from tests.support.second_cassandra import second_cassandra
 

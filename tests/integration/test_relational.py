@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 
 from rules.errors import RuleSyntaxError
 from schemas.relational import Violation
-from spark_app.relational import create_tables
-from spark_app.rule_store import RuleImportError, RuleStore
+from spark_app.common.relational import create_tables
+from spark_app.daily.rule_store import RuleImportError, RuleStore
 
 
 def test_creating_tables_twice_changes_nothing(engine):

@@ -15,7 +15,7 @@ def fleetwatch(db_url, *args):
 def init_tables(db_url):
     from sqlalchemy import create_engine
 
-    from spark_app.relational import create_tables
+    from spark_app.common.relational import create_tables
     engine = create_engine(db_url)
     create_tables(engine)
     engine.dispose()

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import insert
 
 from schemas.relational import TemperatureThreshold
-from spark_app import stream_entry
-from spark_app.relational import engine_from_config
+from spark_app.common.relational import engine_from_config
+from spark_app.stream import entry as stream_entry
 from tests.support.stream import (
     STREAM_TABLES,
     T0,

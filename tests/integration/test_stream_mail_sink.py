@@ -5,10 +5,10 @@ starts): one process however often it is started, every message kept as a
 from email.message import EmailMessage
 from pathlib import Path
 
-from spark_app.config import load_config
-from spark_app.local_mail_sink import LocalMailSink
-from spark_app.mail_sink import read_message, stored_files
-from spark_app.mailer import SmtpMailer
+from spark_app.alerts.smtp import SmtpMailer
+from spark_app.common.config import load_config
+from spark_app.services.mail_sink import LocalMailSink
+from spark_app.services.smtp_sink import read_message, stored_files
 from tests.support.kafka import free_port
 
 

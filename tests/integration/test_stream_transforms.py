@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from spark_app import readings as r
-from spark_app.readings import ReadingRules, parse_readings
-from spark_app.rejected_readings import with_record_keys
-from spark_app.temperature_windows import collect_window_stats, windowed_averages
+from spark_app.stream import readings as r
+from spark_app.stream.readings import ReadingRules, parse_readings
+from spark_app.stream.rejected_readings import with_record_keys
+from spark_app.stream.windows import collect_window_stats, windowed_averages
 
 ARRIVED = datetime(2024, 5, 1, 12, 0)
 LINE_SCHEMA = "value string, source string, position string, received_at timestamp"

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import create_engine, insert, text
 
 from schemas.relational import Rule, Violation
-from spark_app.relational import create_tables
+from spark_app.common.relational import create_tables
 
 VIOLATIONS = [  # rule, serial, instant
     (1, "JAP00100", datetime(2016, 11, 16, 13, 0, 0)),

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from schemas.relational import Violation
+from spark_app.daily.rule_store import RuleStore
 from spark_app.daily.violation_sink import upsert_violations
-from spark_app.rule_store import RuleStore
 
 FIRST_RUN = datetime(2016, 11, 17, 2, 0, 0)
 RERUN = datetime(2016, 11, 18, 2, 0, 0)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from rules.parser import parse_rule
 from schemas.relational import Violation
-from spark_app.faults import Fault, FaultWriter
+from spark_app.ingest.faults import Fault, FaultWriter
 from tests.support import oracle
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from spark_app.config import load_config
+from spark_app.common.config import load_config
 
 QUICK_RETRIES = {"FLEETWATCH_INGEST_RETRY_ATTEMPTS": "3",
                  "FLEETWATCH_INGEST_RETRY_BACKOFF_S": "0.05",

@@ -9,8 +9,8 @@ import socket
 from contextlib import contextmanager
 from pathlib import Path
 
-from spark_app.config import Config, load_config
-from spark_app.services import LocalCassandra
+from spark_app.common.config import Config, load_config
+from spark_app.services.cassandra import LocalCassandra
 
 
 def free_port() -> int:

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
-from spark_app.config import Config, load_config
-from spark_app.mail_sink import MailSink
+from spark_app.common.config import Config, load_config
+from spark_app.services.smtp_sink import MailSink
 from tests.support.kafka import free_port
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
@@ -70,7 +70,7 @@ def stream_environment(tmp_path: Path, smtp_port: int, **settings: str) -> dict[
 def stream_config(tmp_path: Path, smtp_port: int, **settings: str) -> Config:
     """The configuration of `stream_environment`, its relational tables created."""
     config = load_config(environ=stream_environment(tmp_path, smtp_port, **settings))
-    from spark_app.relational import create_tables, engine_from_config
+    from spark_app.common.relational import create_tables, engine_from_config
     create_tables(engine_from_config(config))
     return config
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from spark_app.alerting import (
+from spark_app.alerts.state_machine import (
     AlertPolicy,
     AlertState,
     Kind,

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from spark_app.mail_outbox import PendingMail, StoredMail, deliver_pending
+from spark_app.alerts.outbox import PendingMail, StoredMail, deliver_pending
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

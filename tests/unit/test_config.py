@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_app.config import ConfigError, load_config
+from spark_app.common.config import ConfigError, load_config
 
 
 def test_embedded_defaults_point_at_this_machine():

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spark_app.faults import Fault, fault_tag, partition_chunks, shard_of
+from spark_app.ingest.faults import Fault, fault_tag, partition_chunks, shard_of
 
 
 @pytest.mark.parametrize("kind, codes, tag", [
@@ -22,7 +22,7 @@ def test_shard_is_crc32_of_the_serial():
 
 
 def test_shard_does_not_depend_on_the_process():
-    code = "from spark_app.faults import shard_of; print([shard_of(f'S{i}', 16) for i in range(50)])"
+    code = "from spark_app.ingest.faults import shard_of; print([shard_of(f'S{i}', 16) for i in range(50)])"
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               env={"PYTHONHASHSEED": seed}, check=True).stdout
                for seed in ("1", "2", "3")}

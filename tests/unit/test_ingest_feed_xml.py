@@ -4,9 +4,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from spark_app.feed_pull import _next_url
-from spark_app.feed_xml import MalformedPage, parse_page, record_row, render_page, render_record
-from spark_app.ingest_records import Invalid, RecordRules
+from spark_app.ingest.feed_pull import _next_url
+from spark_app.ingest.feed_xml import (
+    MalformedPage,
+    parse_page,
+    record_row,
+    render_page,
+    render_record,
+)
+from spark_app.ingest.records import Invalid, RecordRules
 
 RULES = RecordRules(shards=16, max_record_bytes=8192, future_tolerance=timedelta(days=1))
 FETCHED = datetime(2016, 11, 20, 8, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from spark_app.faults import shard_of
-from spark_app.ingest_jsonl import read_lines
-from spark_app.ingest_records import (
+from spark_app.ingest.faults import shard_of
+from spark_app.ingest.jsonl import read_lines
+from spark_app.ingest.records import (
     Invalid,
     RecordRules,
     bounded_payload,

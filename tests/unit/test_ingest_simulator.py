@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from spark_app.feed_xml import parse_page, record_row, render_page
-from spark_app.ingest_jsonl import read_lines
-from spark_app.ingest_records import Invalid, RecordRules, json_line_row
-from spark_app.simulator import (
+from spark_app.ingest.feed_xml import parse_page, record_row, render_page
+from spark_app.ingest.jsonl import read_lines
+from spark_app.ingest.records import Invalid, RecordRules, json_line_row
+from spark_app.sim.faults import (
     DAY_MS,
     FleetSpec,
     feed_records,

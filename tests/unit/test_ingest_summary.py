@@ -5,10 +5,10 @@ from datetime import date
 
 import pytest
 
-from spark_app.config import ConfigError, load_config
-from spark_app.ingest import IngestSummary, SourceResult, expand_sources
-from spark_app.ingest_settings import IngestSettings
-from spark_app.ingest_tally import Progress
+from spark_app.common.config import ConfigError, load_config
+from spark_app.ingest.run import IngestSummary, SourceResult, expand_sources
+from spark_app.ingest.settings import IngestSettings
+from spark_app.ingest.tally import Progress
 
 
 def test_sources_expand_folders_to_their_jsonl_files(tmp_path):

@@ -1,5 +1,5 @@
-from spark_app.config import load_config
-from spark_app.session import spark_conf
+from spark_app.common.config import load_config
+from spark_app.common.spark_session import spark_conf
 
 
 def test_spark_settings_come_from_config(tmp_path):

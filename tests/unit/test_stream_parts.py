@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from spark_app import alert_mail
-from spark_app import temperature_simulator as simulator
-from spark_app.alerting import AlertPolicy, Kind, Thresholds, WindowStat, evaluate
-from spark_app.config import ConfigError, load_config
-from spark_app.stream_metrics import batch_metrics
-from spark_app.stream_settings import StreamSettings, duration_seconds, with_stream_source
+from spark_app.alerts import message as alert_mail
+from spark_app.alerts.state_machine import AlertPolicy, Kind, Thresholds, WindowStat, evaluate
+from spark_app.common.config import ConfigError, load_config
+from spark_app.sim import temperatures as simulator
+from spark_app.stream.metrics import batch_metrics
+from spark_app.stream.settings import StreamSettings, duration_seconds, with_stream_source
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -142,8 +142,8 @@ def test_thresholds_come_from_the_database_and_survive_its_outage(tmp_path: Path
     from sqlalchemy import create_engine, insert
 
     from schemas.relational import TemperatureThreshold
-    from spark_app.relational import create_tables
-    from spark_app.thresholds import ThresholdSource
+    from spark_app.alerts.thresholds import ThresholdSource
+    from spark_app.common.relational import create_tables
 
     engine = create_engine(f"sqlite:///{tmp_path / 'fw.db'}")
     create_tables(engine)

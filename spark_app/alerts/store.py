@@ -1,0 +1,57 @@
+"""Alert states in Cassandra (table temperature_alerts), one row per equipment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from spark_app.alerts.state_machine import AlertState
+
+_COLUMNS = ("equipment_id", "alerting", "model", "threshold_c", "breach_started",
+            "last_notified", "last_window_end", "last_avg_c", "notices")
+_INSTANTS = ("breach_started", "last_notified", "last_window_end")
+CONCURRENCY = 64
+
+
+class AlertStateStore:
+    def __init__(self, session):
+        """`session`: a cassandra-driver session on the fleetwatch keyspace."""
+        self._session = session
+        self._select = session.prepare(
+            f"SELECT {', '.join(_COLUMNS)} FROM temperature_alerts WHERE equipment_id = ?")
+        self._upsert = session.prepare(
+            f"INSERT INTO temperature_alerts ({', '.join(_COLUMNS)}, updated_at) "
+            f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})")
+
+    def load(self, equipment_ids: Iterable[str]) -> dict[str, AlertState]:
+        """The stored states of these equipment (missing ones: never evaluated)."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        ids = sorted(set(equipment_ids))
+        results = execute_concurrent_with_args(self._session, self._select,
+                                               [(i,) for i in ids], concurrency=CONCURRENCY)
+        states = {}
+        for success, rows in results:
+            if not success:
+                raise rows  # the driver hands back the exception
+            for row in rows:
+                states[row.equipment_id] = _state(row)
+        return states
+
+    def save(self, states: Iterable[AlertState], now: datetime) -> None:
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        parameters = [tuple(getattr(state, column) for column in _COLUMNS) + (now,)
+                      for state in states]
+        execute_concurrent_with_args(self._session, self._upsert, parameters,
+                                     concurrency=CONCURRENCY, raise_on_first_error=True)
+
+
+def _state(row) -> AlertState:
+    values = {column: getattr(row, column) for column in _COLUMNS}
+    for column in _INSTANTS:
+        if values[column] is not None:  # the driver returns naive UTC datetimes
+            values[column] = values[column].replace(tzinfo=UTC)
+    values["alerting"] = bool(values["alerting"])
+    values["notices"] = values["notices"] or 0
+    return AlertState(**values)

@@ -1,0 +1,207 @@
+"""Configuration: embedded defaults in conf/fleetwatch.toml, overridden by
+another file (--config / FLEETWATCH_CONFIG) and by FLEETWATCH_<SECTION>_<KEY>.
+
+The default file is also the schema: every key it holds has the type of its
+default value, a key it does not hold is refused, and so is a value of the
+wrong type. Secrets exist only in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+PROJECT_HOME = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG_FILE = PROJECT_HOME / "conf" / "fleetwatch.toml"
+ENV_PREFIX = "FLEETWATCH_"
+
+# Secrets: read from the environment only, never from a file.
+SECRET_KEYS = {("cassandra", "password"), ("smtp", "password")}
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Config:
+    values: Mapping[str, Mapping[str, Any]]
+    home: Path
+    source: Path
+
+    def get(self, section: str, key: str) -> Any:
+        try:
+            return self.values[section][key]
+        except KeyError:
+            raise ConfigError(f"missing configuration key {section}.{key}") from None
+
+    def secret(self, section: str, key: str) -> str | None:
+        """A secret from FLEETWATCH_<SECTION>_<KEY>, or None when unset."""
+        return os.environ.get(env_name(section, key)) or None
+
+    def path(self, section: str, key: str) -> Path:
+        """A path value, made absolute against the fleetwatch home."""
+        value = Path(self.get(section, key))
+        return value if value.is_absolute() else self.home / value
+
+    @property
+    def var_dir(self) -> Path:
+        return self.path("paths", "var_dir")
+
+    def database_url(self) -> str:
+        """The SQLAlchemy URL; a relative SQLite path is made absolute under home."""
+        url = self.get("database", "url")
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+            relative = url[len(prefix):]
+            if relative and relative != ":memory:":
+                return prefix + str(self.home / relative)
+        return url
+
+
+def env_name(section: str, key: str) -> str:
+    return f"{ENV_PREFIX}{section.upper()}_{key.upper()}"
+
+
+def load_config(path: str | os.PathLike | None = None,
+                environ: Mapping[str, str] | None = None) -> Config:
+    """Defaults, then the selected file, then the environment."""
+    environ = os.environ if environ is None else environ
+    schema = _read_toml(DEFAULT_CONFIG_FILE)
+    values = {section: dict(keys) for section, keys in schema.items()}
+
+    selected = path or environ.get(ENV_PREFIX + "CONFIG")
+    source = DEFAULT_CONFIG_FILE
+    if selected:
+        source = Path(selected).resolve()
+        _merge_file(values, schema, _read_toml(source), source)
+
+    _merge_environment(values, schema, environ)
+    _check(values)
+    home = Path(environ.get(ENV_PREFIX + "HOME") or PROJECT_HOME).resolve()
+    return Config(values=values, home=home, source=source)
+
+
+def _read_toml(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+
+
+def _merge_file(values, schema, overrides, source: Path) -> None:
+    for section, keys in overrides.items():
+        if not isinstance(keys, dict):
+            raise ConfigError(f"{source}: {section} must be a [section]")
+        for key, value in keys.items():
+            if (section, key) in SECRET_KEYS:
+                raise ConfigError(
+                    f"{source}: {section}.{key} is a secret; set {env_name(section, key)} "
+                    "in the environment instead")
+            default = _schema_default(schema, section, key, where=str(source))
+            values[section][key] = _coerce_typed(value, default, section, key)
+
+
+def _merge_environment(values, schema, environ) -> None:
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in (ENV_PREFIX + "CONFIG", ENV_PREFIX + "HOME"):
+            continue
+        match = _split_env_name(name, schema)
+        if match is None:
+            continue  # secrets and unrelated FLEETWATCH_* variables (read where used)
+        section, key = match
+        values[section][key] = _parse_env(raw, schema[section][key], name)
+
+
+def _split_env_name(name: str, schema) -> tuple[str, str] | None:
+    rest = name[len(ENV_PREFIX):].lower()
+    for section, keys in schema.items():
+        if rest.startswith(section + "_") and rest[len(section) + 1:] in keys:
+            return section, rest[len(section) + 1:]
+    return None
+
+
+def _schema_default(schema, section, key, where):
+    if section not in schema or key not in schema[section]:
+        raise ConfigError(f"{where}: unknown configuration key {section}.{key}")
+    return schema[section][key]
+
+
+def _coerce_typed(value, default, section, key):
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif isinstance(default, list):
+        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ConfigError(
+            f"{section}.{key} must be {_type_name(default)}, got {value!r}")
+    return float(value) if isinstance(default, float) else value
+
+
+def _parse_env(raw: str, default, name: str):
+    try:
+        if isinstance(default, bool):
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be {_type_name(default)}, got {raw!r}") from None
+    if isinstance(default, list):
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    return raw
+
+
+def _type_name(default) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number",
+            list: "a list of strings"}.get(type(default), "a string")
+
+
+def _check(values) -> None:
+    """Value checks beyond types, each naming its key."""
+    def require(condition: bool, section: str, key: str, what: str) -> None:
+        if not condition:
+            raise ConfigError(
+                f"{section}.{key} ({env_name(section, key)}) {what}, "
+                f"got {values[section][key]!r}")
+
+    for section, key in (("cassandra", "port"), ("cassandra", "storage_port"),
+                         ("spark", "ui_port"), ("smtp", "port")):
+        require(1 <= values[section][key] <= 65535, section, key, "must be a TCP port")
+    require(0 <= values["database"]["postgres_port"] <= 65535,
+            "database", "postgres_port", "must be a TCP port or 0")
+    require(bool(values["cassandra"]["hosts"]), "cassandra", "hosts", "must name a host")
+    require(values["cassandra"]["keyspace"].isidentifier(), "cassandra", "keyspace",
+            "must be a CQL identifier")
+    require(values["cassandra"]["shards"] >= 1, "cassandra", "shards", "must be at least 1")
+    require(values["daily"]["horizon_days"] >= 0, "daily", "horizon_days",
+            "must not be negative")
+    require(values["daily"]["upsert_batch_size"] >= 1, "daily", "upsert_batch_size",
+            "must be at least 1")
+    require(bool(values["spark"]["master"]), "spark", "master", "must be set")
+    url = values["database"]["url"]
+    require("://" in url, "database", "url", "must be a SQLAlchemy URL")
+    if urlsplit(url).password and os.environ.get(env_name("database", "url")) != url:
+        raise ConfigError(
+            "database.url holds a password: set FLEETWATCH_DATABASE_URL in the "
+            "environment instead of writing it in a file")

@@ -1,0 +1,53 @@
+"""Ingesting a JSON-lines file: read in chunks of lines, validate each line,
+write the chunk's faults and rejections, go on. Memory holds one chunk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+
+from spark_app.ingest.records import Invalid, Rejection, bounded_payload, json_line_row
+from spark_app.ingest.settings import IngestSettings
+from spark_app.ingest.tally import Tally
+from spark_app.ingest.writer import IngestWriter
+
+
+def read_lines(handle, max_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """(line number, line without its newline) of every non-blank line. A line
+    longer than max_bytes comes back cut to max_bytes + 1 bytes, the rest
+    skipped without being held in memory, so the validator refuses it."""
+    readline = handle.readline
+    limit = max_bytes + 1  # one byte over the maximum shows a line is too long
+    number = 0
+    while line := readline(limit + 1):  # + 1: room for the newline
+        number += 1
+        if line.endswith(b"\n"):
+            line = line[:-1]
+        elif len(line) > limit:  # stopped mid-line
+            while (rest := readline(1 << 16)) and not rest.endswith(b"\n"):
+                pass
+            line = line[:limit]
+        if line.strip():
+            yield number, line
+
+
+def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
+                 tally: Tally) -> None:
+    """Ingest one file; `tally` counts what each written chunk held."""
+    source, rules = str(path), settings.rules
+    with open(path, "rb") as handle:
+        lines = read_lines(handle, rules.max_record_bytes)
+        while chunk := list(islice(lines, settings.chunk_rows)):
+            now = datetime.now(UTC)  # received_at of lines without one
+            faults, rejections = [], []
+            for number, line in chunk:
+                try:
+                    faults.append(json_line_row(line, now, rules))
+                except Invalid as invalid:
+                    payload = bounded_payload(line, settings.max_reject_payload_bytes)
+                    rejections.append(Rejection(f"{source}:{number}", str(invalid), payload))
+            writer.write_faults(faults)
+            writer.write_rejections(rejections, now.date())
+            tally.add(faults, len(rejections))

@@ -1,0 +1,162 @@
+"""`fleetwatch ingest`: JSON-lines files, folders of them and XML feed URLs
+into Cassandra `faults` (rejects into `rejected_messages`), with counts.
+
+Sources are ingested one after the other over one Cassandra session. A
+source that fails (Cassandra still unavailable after the retries, a feed
+down or sending a malformed page, an unreadable file) is reported and the
+next one is still ingested; re-running is safe (upserts, feed cursor).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spark_app.common.config import Config
+from spark_app.ingest.settings import IngestSettings
+from spark_app.ingest.tally import Progress, Tally
+
+_DAYS_SHOWN = 10
+
+
+def is_feed_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def expand_sources(arguments: list[str]) -> list[str]:
+    """Feed URLs as given, files as given, folders as their *.jsonl files (sorted).
+    A path that does not exist raises FileNotFoundError before anything is written."""
+    sources = []
+    for argument in arguments:
+        if is_feed_url(argument):
+            sources.append(argument)
+        elif Path(argument).is_dir():
+            sources += [str(path) for path in sorted(Path(argument).glob("*.jsonl"))]
+        elif Path(argument).is_file():
+            sources.append(argument)
+        else:
+            raise FileNotFoundError(f"no such file, folder or feed URL: {argument}")
+    return sources
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    source: str
+    faults: int
+    rejected: int
+    pages: int
+    error: str | None
+
+    @classmethod
+    def of(cls, tally: Tally) -> SourceResult:
+        return cls(tally.source, tally.faults, tally.rejected, tally.pages, tally.error)
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    results: tuple[SourceResult, ...]
+    days: dict = field(default_factory=dict)  # day bucket -> faults written into it
+    seconds: float = 0.0
+
+    @property
+    def faults(self) -> int:
+        return sum(result.faults for result in self.results)
+
+    @property
+    def rejected(self) -> int:
+        return sum(result.rejected for result in self.results)
+
+    @property
+    def failed(self) -> list[SourceResult]:
+        return [result for result in self.results if result.error]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a source could not be ingested completely (retrying is safe), else 0."""
+        return 1 if self.failed else 0
+
+    def text(self) -> str:
+        lines = [f"ingested {self.faults:,} faults and {self.rejected:,} rejected messages "
+                 f"from {len(self.results)} source(s) in {self.seconds:.1f}s "
+                 f"({self.faults / max(self.seconds, 1e-9):,.0f} faults/s)"]
+        for result in self.results:
+            pages = f"{result.pages} page(s), " if is_feed_url(result.source) else ""
+            status = f" — FAILED: {result.error}" if result.error else ""
+            lines.append(f"  {result.source}: {pages}{result.faults:,} faults, "
+                         f"{result.rejected:,} rejected{status}")
+        days = sorted(self.days.items())
+        shown = ", ".join(f"{day} ({count:,})" for day, count in days[:_DAYS_SHOWN])
+        more = f", … {len(days) - _DAYS_SHOWN} more, last {days[-1][0]}" \
+            if len(days) > _DAYS_SHOWN else ""
+        lines.append(f"days touched: {len(days)}" + (f": {shown}{more}" if days else ""))
+        if self.failed:
+            lines.append(f"{len(self.failed)} source(s) failed; running the same command "
+                         "again is safe (faults are upserts, feeds resume at their cursor)")
+        return "\n".join(lines)
+
+
+def ingest(config: Config, arguments: list[str], progress_stream=None) -> IngestSummary:
+    """Ingest every source named in `arguments`; never raises for a failed source."""
+    settings = IngestSettings.from_config(config)
+    sources = expand_sources(arguments)
+    progress = Progress(settings.progress_interval_s, progress_stream)
+    tallies = [progress.tally(source) for source in sources]
+    try:
+        _ingest_each(config, settings, tallies)
+    finally:
+        progress.done()
+    return _summary(tallies, progress)
+
+
+def _ingest_each(config: Config, settings: IngestSettings, tallies: list[Tally]) -> None:
+    from cassandra import InvalidRequest
+
+    from spark_app.ingest.feed_pull import FeedCursor, FeedError, pull_feed
+    from spark_app.ingest.jsonl import ingest_jsonl
+    from spark_app.ingest.writer import (
+        CassandraUnavailable,
+        IngestWriter,
+        RowWriter,
+        connect,
+        transient_errors,
+    )
+
+    missing_schema = "{} (run `fleetwatch db init`)"
+    try:
+        session = connect(config, settings.retry)
+    except transient_errors() as error:
+        _fail_all(tallies, f"Cassandra unreachable: {error}")
+        return
+    try:
+        try:
+            rows = RowWriter(session, settings.retry, settings.concurrency)
+            writer = IngestWriter(session, settings.keyspace, settings.rules.shards, rows,
+                                  settings.batch_rows)
+            cursor = FeedCursor(session, settings.keyspace, rows)
+        except InvalidRequest as error:  # no such keyspace or table (statements name both)
+            _fail_all(tallies, missing_schema.format(error))
+            return
+        for tally in tallies:
+            try:
+                if is_feed_url(tally.source):
+                    pull_feed(tally.source, writer, cursor, settings, tally)
+                else:
+                    ingest_jsonl(Path(tally.source), writer, settings, tally)
+            except (CassandraUnavailable, FeedError, OSError) as error:
+                tally.error = str(error)
+    finally:
+        session.cluster.shutdown()
+
+
+def _fail_all(tallies: list[Tally], error: str) -> None:
+    for tally in tallies:
+        tally.error = error
+
+
+def _summary(tallies: list[Tally], progress: Progress) -> IngestSummary:
+    days: Counter = Counter()
+    for tally in tallies:
+        days.update(tally.days)
+    return IngestSummary(tuple(SourceResult.of(tally) for tally in tallies), dict(days),
+                         progress.elapsed())

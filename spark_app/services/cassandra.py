@@ -1,0 +1,225 @@
+"""Local services for the embedded defaults: a single Cassandra 5.0 node
+started from the jars Maven fetched, with data and logs under var/cassandra.
+
+`start` is idempotent (a running node of ours is left alone), waits until CQL
+answers, and records the pid; `stop` signals exactly the recorded process,
+after checking that it still is our Cassandra.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from spark_app.common import jars
+from spark_app.common.config import PROJECT_HOME, Config
+
+CASSANDRA_CONF = PROJECT_HOME / "conf" / "cassandra"
+CASSANDRA_MAIN = "org.apache.cassandra.service.CassandraDaemon"
+
+
+class ServiceError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    pid: int | None
+    answering: bool
+    detail: str
+
+    def line(self) -> str:
+        state = "running" if self.pid else "stopped"
+        if self.pid and not self.answering:
+            state = "starting"
+        return f"{self.name}: {state}" + (f" (pid {self.pid})" if self.pid else "") + \
+            (f" — {self.detail}" if self.detail else "")
+
+
+class LocalCassandra:
+    def __init__(self, config: Config):
+        self.config = config
+        self.root = config.var_dir / "cassandra"
+        self.log_dir = self.root / "logs"
+        self.pid_file = config.var_dir / "run" / "cassandra.pid"
+        self.host = "127.0.0.1"
+        self.port = config.get("cassandra", "port")
+
+    # ---- state -------------------------------------------------------------
+    def pid(self) -> int | None:
+        """The recorded pid if that process is alive and is our Cassandra."""
+        return recorded_pid(self.pid_file, CASSANDRA_MAIN, f"-Dcassandra.storagedir={self.root}")
+
+    def status(self) -> Status:
+        pid = self.pid()
+        answering = _port_open(self.host, self.port)
+        detail = f"CQL on {self.host}:{self.port}" if answering else ""
+        if answering and not pid:
+            detail = f"port {self.port} answers, but not from a node this project started"
+        return Status("cassandra", pid, answering and pid is not None, detail)
+
+    # ---- start / stop ------------------------------------------------------
+    def node_yaml(self) -> Path:
+        """conf/cassandra/cassandra.yaml with this node as its only seed. Every node
+        this project starts is a cluster of its own: with a shared seed a second
+        node (another var folder, other ports) would join the first one's ring and
+        leave its tokens there when stopped, making the first answer Unavailable."""
+        storage_port = self.config.get("cassandra", "storage_port")
+        template = (CASSANDRA_CONF / "cassandra.yaml").read_text()
+        rendered, count = re.subn(r'- seeds: "[^"]*"', f'- seeds: "127.0.0.1:{storage_port}"',
+                                  template)
+        if count != 1:
+            raise ServiceError("conf/cassandra/cassandra.yaml must have exactly one seeds line")
+        path = self.root / "conf" / "cassandra.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(rendered)
+        return path
+
+    def command(self) -> list[str]:
+        jar_dir = jars.ensure_bundle(self.config, "cassandra")
+        jamm = next(jar_dir.glob("jamm-*.jar"), None)
+        if jamm is None:
+            raise ServiceError(f"jamm agent jar missing from {jar_dir}")
+        heap = self.config.get("cassandra", "heap")
+        flags = [line.strip() for line in
+                 (CASSANDRA_CONF / "jvm17-server.options").read_text().splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]
+        return [
+            _java(), *flags, f"-Xms{heap}", f"-Xmx{heap}",
+            f"-javaagent:{jamm}",
+            f"-Dcassandra.config=file://{self.node_yaml()}",
+            f"-Dlogback.configurationFile=file://{CASSANDRA_CONF / 'logback.xml'}",
+            f"-Dcassandra.storagedir={self.root}",
+            f"-Dcassandra.logdir={self.log_dir}",
+            f"-Dcassandra.native_transport_port={self.port}",
+            f"-Dcassandra.storage_port={self.config.get('cassandra', 'storage_port')}",
+            "-Dcassandra-foreground=yes",
+            "-cp", f"{jar_dir}/*", CASSANDRA_MAIN,
+        ]
+
+    def start(self, echo=print) -> Status:
+        if self.pid():
+            self._wait_for_cql(self.pid())
+            return self.status()
+        if _port_open(self.host, self.port):
+            raise ServiceError(
+                f"port {self.port} already answers but not from a Cassandra this project "
+                "started; stop it or set FLEETWATCH_CASSANDRA_PORT to another port")
+        command = self.command()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        echo(f"starting Cassandra on {self.host}:{self.port} (logs in {self.log_dir})")
+        began = time.monotonic()
+        with open(self.log_dir / "stdout.log", "ab") as out:
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, start_new_session=True,
+                                       cwd=self.root)
+        self.pid_file.write_text(f"{process.pid}\n")
+        self._wait_for_cql(process.pid, process)
+        echo(f"Cassandra answers CQL after {time.monotonic() - began:.1f}s (pid {process.pid})")
+        return self.status()
+
+    def _wait_for_cql(self, pid: int, process: subprocess.Popen | None = None) -> None:
+        deadline = time.monotonic() + self.config.get("cassandra", "start_timeout_s")
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise ServiceError(
+                    f"Cassandra exited with code {process.returncode} while starting:\n"
+                    + self._log_tail())
+            if _port_open(self.host, self.port) and _cql_answers(self.host, self.port):
+                return
+            time.sleep(0.5)
+        raise ServiceError(f"Cassandra (pid {pid}) did not answer CQL within "
+                           f"{self.config.get('cassandra', 'start_timeout_s')}s "
+                           f"(cassandra.start_timeout_s):\n" + self._log_tail())
+
+    def _log_tail(self, lines: int = 25) -> str:
+        for name in ("stdout.log", "system.log"):
+            path = self.log_dir / name
+            if path.exists():
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                return f"--- {path} ---\n" + "\n".join(tail)
+        return "(no log written)"
+
+    def stop(self, echo=print, timeout_s: float = 60) -> bool:
+        return stop_recorded(self.pid(), self.pid_file, "Cassandra", echo, timeout_s)
+
+
+def recorded_pid(pid_file: Path, *arguments: str) -> int | None:
+    """The pid in pid_file if that process is alive and its command line holds
+    every one of `arguments` (so a recycled pid is never taken for ours)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    ours = all(argument.encode() in cmdline for argument in arguments)
+    return pid if ours and _alive(pid) else None
+
+
+def stop_recorded(pid: int | None, pid_file: Path, name: str, echo, timeout_s: float) -> bool:
+    """Stop the service whose pid was recorded (None: not running) and forget
+    the pid file; whether there was one to stop."""
+    if pid is not None:
+        echo(f"stopping {name} (pid {pid})")
+        terminate(pid, timeout_s)
+    pid_file.unlink(missing_ok=True)
+    return pid is not None
+
+
+def terminate(pid: int, timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL after timeout_s; returns once the process has exited."""
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.1)
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    return str(Path(java_home) / "bin" / "java") if java_home else "java"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; it only waits to be reaped
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _cql_answers(host: str, port: int) -> bool:
+    # heavy imports, only when starting
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import RoundRobinPolicy
+
+    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=5)
+    cluster = Cluster([host], port=port, connect_timeout=5, protocol_version=5,
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+    try:
+        session = cluster.connect()
+        session.execute("SELECT release_version FROM system.local")
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+        return False
+    finally:
+        cluster.shutdown()

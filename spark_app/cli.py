@@ -151,8 +151,8 @@ def _service_failure(error: Exception) -> str | None:
 # ---- handlers ---------------------------------------------------------------
 
 def _services(args) -> int:
-    from spark_app.services.cassandra import ServiceError
     from spark_app.services.mail_sink import local_services
+    from spark_app.services.process import ServiceError
 
     services = local_services(load_config(args.config))
     all_answering = True

@@ -8,39 +8,24 @@ after checking that it still is our Cassandra.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from spark_app.common import jars
 from spark_app.common.config import PROJECT_HOME, Config
+from spark_app.services.process import (
+    ServiceError,
+    Status,
+    java,
+    port_open,
+    recorded_pid,
+    stop_recorded,
+)
 
 CASSANDRA_CONF = PROJECT_HOME / "conf" / "cassandra"
 CASSANDRA_MAIN = "org.apache.cassandra.service.CassandraDaemon"
-
-
-class ServiceError(RuntimeError):
-    pass
-
-
-@dataclass(frozen=True)
-class Status:
-    name: str
-    pid: int | None
-    answering: bool
-    detail: str
-
-    def line(self) -> str:
-        state = "running" if self.pid else "stopped"
-        if self.pid and not self.answering:
-            state = "starting"
-        return f"{self.name}: {state}" + (f" (pid {self.pid})" if self.pid else "") + \
-            (f" — {self.detail}" if self.detail else "")
 
 
 class LocalCassandra:
@@ -59,7 +44,7 @@ class LocalCassandra:
 
     def status(self) -> Status:
         pid = self.pid()
-        answering = _port_open(self.host, self.port)
+        answering = port_open(self.host, self.port)
         detail = f"CQL on {self.host}:{self.port}" if answering else ""
         if answering and not pid:
             detail = f"port {self.port} answers, but not from a node this project started"
@@ -92,7 +77,7 @@ class LocalCassandra:
                  (CASSANDRA_CONF / "jvm17-server.options").read_text().splitlines()
                  if line.strip() and not line.lstrip().startswith("#")]
         return [
-            _java(), *flags, f"-Xms{heap}", f"-Xmx{heap}",
+            java(), *flags, f"-Xms{heap}", f"-Xmx{heap}",
             f"-javaagent:{jamm}",
             f"-Dcassandra.config=file://{self.node_yaml()}",
             f"-Dlogback.configurationFile=file://{CASSANDRA_CONF / 'logback.xml'}",
@@ -108,7 +93,7 @@ class LocalCassandra:
         if self.pid():
             self._wait_for_cql(self.pid())
             return self.status()
-        if _port_open(self.host, self.port):
+        if port_open(self.host, self.port):
             raise ServiceError(
                 f"port {self.port} already answers but not from a Cassandra this project "
                 "started; stop it or set FLEETWATCH_CASSANDRA_PORT to another port")
@@ -133,7 +118,7 @@ class LocalCassandra:
                 raise ServiceError(
                     f"Cassandra exited with code {process.returncode} while starting:\n"
                     + self._log_tail())
-            if _port_open(self.host, self.port) and _cql_answers(self.host, self.port):
+            if port_open(self.host, self.port) and _cql_answers(self.host, self.port):
                 return
             time.sleep(0.5)
         raise ServiceError(f"Cassandra (pid {pid}) did not answer CQL within "
@@ -150,61 +135,6 @@ class LocalCassandra:
 
     def stop(self, echo=print, timeout_s: float = 60) -> bool:
         return stop_recorded(self.pid(), self.pid_file, "Cassandra", echo, timeout_s)
-
-
-def recorded_pid(pid_file: Path, *arguments: str) -> int | None:
-    """The pid in pid_file if that process is alive and its command line holds
-    every one of `arguments` (so a recycled pid is never taken for ours)."""
-    try:
-        pid = int(pid_file.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, ValueError):
-        return None
-    ours = all(argument.encode() in cmdline for argument in arguments)
-    return pid if ours and _alive(pid) else None
-
-
-def stop_recorded(pid: int | None, pid_file: Path, name: str, echo, timeout_s: float) -> bool:
-    """Stop the service whose pid was recorded (None: not running) and forget
-    the pid file; whether there was one to stop."""
-    if pid is not None:
-        echo(f"stopping {name} (pid {pid})")
-        terminate(pid, timeout_s)
-    pid_file.unlink(missing_ok=True)
-    return pid is not None
-
-
-def terminate(pid: int, timeout_s: float) -> None:
-    """SIGTERM, then SIGKILL after timeout_s; returns once the process has exited."""
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.1)
-    if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
-        while _alive(pid):
-            time.sleep(0.1)
-
-
-def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    return str(Path(java_home) / "bin" / "java") if java_home else "java"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has exited; it only waits to be reaped
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _cql_answers(host: str, port: int) -> bool:

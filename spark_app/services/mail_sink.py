@@ -14,13 +14,7 @@ import sys
 import time
 
 from spark_app.common.config import Config
-from spark_app.services.cassandra import (
-    ServiceError,
-    Status,
-    _port_open,
-    recorded_pid,
-    stop_recorded,
-)
+from spark_app.services.process import ServiceError, Status, port_open, recorded_pid, stop_recorded
 
 SINK_MODULE = "spark_app.services.smtp_sink"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -49,7 +43,7 @@ class LocalMailSink:
 
     def status(self) -> Status:
         pid = self.pid()
-        answering = _port_open(self.host, self.port)
+        answering = port_open(self.host, self.port)
         detail = f"SMTP on {self.host}:{self.port}, messages in {self.directory}" if answering else ""
         if answering and not pid:
             detail = f"port {self.port} answers, but not from a sink this project started"
@@ -58,7 +52,7 @@ class LocalMailSink:
     def start(self, echo=print) -> Status:
         if self.pid():
             return self.status()
-        if _port_open(self.host, self.port):
+        if port_open(self.host, self.port):
             raise ServiceError(
                 f"port {self.port} already answers but not from a mail sink this project "
                 "started; stop it or set FLEETWATCH_SMTP_PORT to another port")
@@ -70,7 +64,7 @@ class LocalMailSink:
                                        stdin=subprocess.DEVNULL, start_new_session=True)
         self.pid_file.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _port_open(self.host, self.port):
+        while not port_open(self.host, self.port):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 self.pid_file.unlink(missing_ok=True)

@@ -7,7 +7,6 @@ ended in `finally`, exactly the one started here.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from spark_app.common import jars
 from spark_app.common.config import Config
+from spark_app.services.process import java
 
 STORAGE_TOOL = "kafka.tools.StorageTool"
 BROKER_MAIN = "kafka.Kafka"
@@ -32,7 +32,7 @@ class KafkaBroker:
 
     def produce(self, topic: str, lines: list[str], key_separator: str | None = None) -> None:
         """Send each line as one record, with the broker's own console producer."""
-        command = [_java(), "-cp", self.classpath, CONSOLE_PRODUCER,
+        command = [java(), "-cp", self.classpath, CONSOLE_PRODUCER,
                    "--bootstrap-server", self.bootstrap, "--topic", topic]
         if key_separator:
             command += ["--property", "parse.key=true",
@@ -74,12 +74,12 @@ def kafka_broker(config: Config, work_dir: Path, partitions: int = 2):
         "group.initial.rebalance.delay.ms=0",
         "",
     ]))
-    java = [_java(), "-Xmx512m", "-cp", classpath]
-    subprocess.run([*java, STORAGE_TOOL, "format", "-t", _cluster_id(), "-c", str(properties),
+    java_command = [java(), "-Xmx512m", "-cp", classpath]
+    subprocess.run([*java_command, STORAGE_TOOL, "format", "-t", _cluster_id(), "-c", str(properties),
                     "--standalone"], check=True, capture_output=True, text=True, timeout=120)
     log = work_dir / "kafka.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([*java, BROKER_MAIN, str(properties)], stdout=out,
+        process = subprocess.Popen([*java_command, BROKER_MAIN, str(properties)], stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
     try:
@@ -114,6 +114,3 @@ def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"Kafka did not listen on {port} within {START_TIMEOUT_S}s")
 
 
-def _java() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    return str(Path(java_home) / "bin" / "java") if java_home else "java"

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from spark_app.common.config import load_config
+from spark_app.services.process import free_port
 from spark_app.services.smtp_sink import MailSink, read_message, stored_files
 from spark_app.sim import temperatures as simulator
 
@@ -40,7 +41,7 @@ def run(seconds: int = 600, equipment: int = 500, seed: int = 7, breaches: int =
     os.environ.setdefault("FLEETWATCH_CASSANDRA_KEYSPACE", "fleetwatch_bench")
     with tempfile.TemporaryDirectory(prefix="fleetwatch-bench-") as work:
         work = Path(work)
-        sink = MailSink(work / "mail", port=_free_port()).start()
+        sink = MailSink(work / "mail", port=free_port()).start()
         try:
             config = _config(work, sink.port)
             spark = _session(config)
@@ -184,14 +185,6 @@ def _one_breach(directory: Path, sink: MailSink, equipment_id: str) -> float:
                 return int(path.name.split("-", 1)[0]) / 1e9 - arrived
         time.sleep(0.05)
     raise RuntimeError(f"no alert for {equipment_id} within {BREACH_TIMEOUT_S}s")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def main() -> None:

@@ -3,7 +3,6 @@ command line: summary text and exit codes."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from spark_app.services.process import free_port
 from tests.support.ingest import QUICK_RETRIES
 
 FLEETWATCH = [sys.executable, "-m", "spark_app.cli"]
@@ -19,12 +19,6 @@ FLEETWATCH = [sys.executable, "-m", "spark_app.cli"]
 def run(*args, **environ):
     return subprocess.run([*FLEETWATCH, *args], capture_output=True, text=True, timeout=300,
                           env={**os.environ, **QUICK_RETRIES, **environ})
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +61,7 @@ def test_a_missing_path_exits_2_before_anything_is_written(tmp_path):
 
 def test_nothing_written_when_cassandra_is_unreachable_exits_1(simulated_file):
     path, _ = simulated_file
-    result = run("ingest", str(path), FLEETWATCH_CASSANDRA_PORT=str(_free_port()),
+    result = run("ingest", str(path), FLEETWATCH_CASSANDRA_PORT=str(free_port()),
                  FLEETWATCH_INGEST_RETRY_ATTEMPTS="1")
     assert result.returncode == 1
     assert "FAILED: Cassandra unreachable" in result.stdout
@@ -76,7 +70,7 @@ def test_nothing_written_when_cassandra_is_unreachable_exits_1(simulated_file):
 
 def test_a_failed_feed_fails_the_run_but_the_file_is_still_ingested(simulated_file):
     path, _ = simulated_file
-    dead_feed = f"http://127.0.0.1:{_free_port()}/Fleet/FaultCodes"
+    dead_feed = f"http://127.0.0.1:{free_port()}/Fleet/FaultCodes"
     result = run("ingest", dead_feed, str(path))
     assert result.returncode == 1
     assert f"{dead_feed}: 0 page(s), 0 faults, 0 rejected — FAILED: " in result.stdout
@@ -86,7 +80,7 @@ def test_a_failed_feed_fails_the_run_but_the_file_is_still_ingested(simulated_fi
 
 
 def test_simulate_feed_serves_pages_until_interrupted():
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [*FLEETWATCH, "simulate", "feed", "--port", str(port), "--serials", "20",
          "--faults-per-day", "30", "--days", "1", "--page-size", "10"],

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from spark_app.common import jars
 from spark_app.common.config import Config
-from spark_app.services.process import java
+from spark_app.services.process import free_port, java
 
 STORAGE_TOOL = "kafka.tools.StorageTool"
 BROKER_MAIN = "kafka.Kafka"
@@ -39,12 +39,6 @@ class KafkaBroker:
                         "--property", f"key.separator={key_separator}"]
         subprocess.run(command, input="\n".join(lines) + "\n", text=True, check=True,
                        capture_output=True, timeout=120)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -5,18 +5,12 @@ so it never joins the suite's node)."""
 from __future__ import annotations
 
 import os
-import socket
 from contextlib import contextmanager
 from pathlib import Path
 
 from spark_app.common.config import Config, load_config
 from spark_app.services.cassandra import LocalCassandra
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from spark_app.services.process import free_port
 
 
 def second_node_environ(tmp_path: Path, suite_config: Config) -> dict[str, str]:

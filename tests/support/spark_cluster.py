@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import urllib.request
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from spark_app.services.process import free_port
+
 
 def spark_home() -> Path:
     from pyspark.find_spark_home import _find_spark_home
 
     return Path(_find_spark_home())
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _alive_workers(ui_port: int) -> int:
@@ -39,7 +34,7 @@ def standalone_cluster(work_dir: Path, workers: int = 2, cores: int = 1, memory:
     work_dir.mkdir(parents=True, exist_ok=True)
     spark_class = str(spark_home() / "bin" / "spark-class")
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_HOME": str(spark_home())}
-    port, ui_port = _free_port(), _free_port()
+    port, ui_port = free_port(), free_port()
     master_url = f"spark://127.0.0.1:{port}"
     processes: list[subprocess.Popen] = []
 
@@ -55,7 +50,7 @@ def standalone_cluster(work_dir: Path, workers: int = 2, cores: int = 1, memory:
         for index in range(workers):
             launch(f"worker{index}", "org.apache.spark.deploy.worker.Worker",
                    "--host", "127.0.0.1", "--cores", str(cores), "--memory", memory,
-                   "--webui-port", str(_free_port()),
+                   "--webui-port", str(free_port()),
                    "--work-dir", str(work_dir / f"worker{index}"), master_url)
         deadline = time.monotonic() + 120
         while _alive_workers(ui_port) < workers:

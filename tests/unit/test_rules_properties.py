@@ -6,18 +6,18 @@ tuples, rendered to text here and parsed by rules.parser).
 """
 from __future__ import annotations
 
-import itertools
 import random
 
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules.ast import render
+from rules.ast import And, Or, Rule, Tag, render
 from rules.errors import RuleSyntaxError
 from rules.evaluator import evaluate
 from rules.parser import MAX_DURATION_MS, parse_rule
 from rules.vectorised import evaluate_frame
+from tests.support import oracle
 
 TAGS = ["#A", "#B", "#C"]
 SERIALS = ["S1", "S2", "S3", "S10"]
@@ -25,32 +25,9 @@ SERIALS = ["S1", "S2", "S3", "S10"]
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEWER = settings(FAST, max_examples=80)
 
-# --- the oracle --------------------------------------------------------------
-# A tree is ("tag", name) | ("or", left, right) | ("and", left, right, window_ms).
-
-
-def meaning(tree, faults: list[tuple[str, int]]) -> set[int]:
-    """[[tree]] over one serial's (tag, instant) faults, as RULES.md defines it."""
-    kind = tree[0]
-    if kind == "tag":
-        return {t for tag, t in faults if tag == tree[1]}
-    left, right = meaning(tree[1], faults), meaning(tree[2], faults)
-    if kind == "or":
-        return left | right
-    window = tree[3]
-    return {max(x, y) for x, y in itertools.product(left, right) if abs(x - y) <= window}
-
-
-def oracle_violations(tree, tti_ms, faults: list[tuple[str, str, int]]) -> set[tuple[str, int]]:
-    violations = set()
-    for serial in {serial for serial, _, _ in faults}:
-        instants = sorted(meaning(tree, [(tag, t) for s, tag, t in faults if s == serial]))
-        kept = []
-        for t in instants:
-            if tti_ms is None or not kept or t - kept[-1] >= tti_ms:
-                kept.append(t)
-        violations |= {(serial, t) for t in kept}
-    return violations
+# --- trees -------------------------------------------------------------------
+# Generated as syntax trees (rules.ast) directly, then rendered as text for the
+# parser: the oracle (tests/support/oracle.py) never sees what the parser made.
 
 
 # --- rules as text -----------------------------------------------------------
@@ -75,12 +52,11 @@ SMALL_TTIS = st.none() | st.integers(0, 15).map(lambda s: s * 1000)
 
 @st.composite
 def trees(draw, windows=SMALL_WINDOWS, max_leaves=6):
-    leaves = st.sampled_from(TAGS).map(lambda tag: ("tag", tag))
+    leaves = st.sampled_from(TAGS).map(Tag)
 
     def extend(children):
-        return st.one_of(
-            st.tuples(st.just("or"), children, children),
-            st.tuples(st.just("and"), children, children, windows))
+        return st.one_of(st.builds(Or, children, children),
+                         st.builds(And, children, children, windows))
     return draw(st.recursive(leaves, extend, max_leaves=max_leaves))
 
 
@@ -92,14 +68,14 @@ def rule_text(draw, tree) -> str:
     gap = space or " "  # "#A OU#B" parses, but "#AOU #B" is one tag
 
     def text(node, top=False):
-        if node[0] == "tag":
-            return node[1]
-        left, right = text(node[1]), text(node[2])
-        if node[0] == "or":
+        if isinstance(node, Tag):
+            return node.name
+        left, right = text(node.left), text(node.right)
+        if isinstance(node, Or):
             operator = draw(keyword("OU", "OR"))
         else:
             operator = (f"{draw(keyword('E', 'AND'))}{space}:{space}"
-                        f"{seconds_text(draw, node[3])}")
+                        f"{seconds_text(draw, node.window_ms)}")
         body = f"{left}{gap}{operator}{gap}{right}"
         return body if top else f"({space}{body}{space})"
     return text(tree, top=True)
@@ -152,7 +128,7 @@ def vectorised_violations(rules, rows) -> set[tuple[int, str, int]]:
 def test_both_evaluators_agree_with_the_oracle(rule, faults):
     tree, tti_ms, text = rule
     parsed = parse_rule(text)
-    expected = oracle_violations(tree, tti_ms, faults)
+    expected = oracle.violations_by_serial(Rule(tree, tti_ms), faults)
     assert simple_violations(parsed, faults) == expected
     rows = [(3, serial, tag, t) for serial, tag, t in faults]
     assert vectorised_violations({3: parsed}, rows) == {(3, s, t) for s, t in expected}
@@ -167,7 +143,8 @@ def test_many_rules_and_groups_at_once(rules, rows):
     expected = set()
     for rule_id, (tree, tti_ms, _) in enumerate(rules):
         faults = [(serial, tag, t) for r, serial, tag, t in rows if r == rule_id]
-        expected |= {(rule_id, s, t) for s, t in oracle_violations(tree, tti_ms, faults)}
+        found = oracle.violations_by_serial(Rule(tree, tti_ms), faults)
+        expected |= {(rule_id, s, t) for s, t in found}
     # Rows of rule ids with no rule (here 5 when fewer rules) are ignored.
     assert vectorised_violations(parsed, rows) == expected
 
@@ -179,7 +156,7 @@ def test_many_rules_and_groups_at_once(rules, rows):
 def test_long_tti_chains(rule, faults):
     """Many violations per serial: pointer doubling needs several rounds."""
     tree, tti_ms, text = rule
-    expected = oracle_violations(tree, tti_ms, faults)
+    expected = oracle.violations_by_serial(Rule(tree, tti_ms), faults)
     rows = [(0, serial, tag, t) for serial, tag, t in faults]
     assert vectorised_violations({0: parse_rule(text)}, rows) == {(0, s, t) for s, t in expected}
 
@@ -208,7 +185,7 @@ extreme_windows = st.one_of(st.integers(0, MAX_DURATION_MS // 1000).map(lambda s
 def test_extreme_instants_and_windows_do_not_overflow(rule, faults):
     tree, tti_ms, text = rule
     parsed = parse_rule(text)
-    expected = oracle_violations(tree, tti_ms, faults)
+    expected = oracle.violations_by_serial(Rule(tree, tti_ms), faults)
     assert simple_violations(parsed, faults) == expected
     rows = [(0, serial, tag, t) for serial, tag, t in faults]
     assert vectorised_violations({0: parsed}, rows) == {(0, s, t) for s, t in expected}

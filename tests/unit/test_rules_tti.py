@@ -5,17 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.tti import apply_tti
-
-
-def greedy_with_anchors(candidates, anchors, tti):
-    """RULES.md's greedy filter over anchors (always kept) and candidates, in time
-    order; returns the kept candidates. Written as a plain loop, one group."""
-    kept, result = sorted(anchors), []
-    for instant in sorted(set(candidates)):
-        if all(abs(instant - other) >= tti for other in kept):
-            kept.append(instant)
-            result.append(instant)
-    return result
+from tests.support import oracle
 
 
 def frame(rows):
@@ -55,7 +45,7 @@ def test_matches_the_greedy_loop_and_keeps_spacing(groups, tti):
     out = apply_tti(candidates, anchors, {7: tti})
     for serial, (c, a) in groups.items():
         got = out[out["serial_number"] == serial]["ts"].tolist()
-        assert got == greedy_with_anchors(c, set(a), tti)
+        assert got == oracle.greedy_kept(c, tti, anchors=set(a))
         # a new violation is never closer than tti to a stored or another new one
         # (candidates equal to an anchor are not re-kept)
         for instant in got:
@@ -66,7 +56,7 @@ def test_matches_the_greedy_loop_and_keeps_spacing(groups, tti):
 @settings(max_examples=200, deadline=None)
 @given(instants, st.integers(1, 15), st.data())
 def test_rerun_with_part_of_the_result_stored_gives_the_same_result(candidates, tti, data):
-    clean = greedy_with_anchors(candidates, [], tti)
+    clean = oracle.greedy_kept(candidates, tti)
     stored = data.draw(st.sets(st.sampled_from(clean))) if clean else set()
     rerun = apply_tti(frame([(1, "S", t) for t in set(candidates)]),
                       frame([(1, "S", t) for t in stored]), {1: tti})
@@ -86,6 +76,6 @@ def test_many_rules_and_serials_at_once_match_the_loop_per_group(groups):
     out = apply_tti(candidates, anchors, RULE_TTIS)
     for (rule, serial), (c, a) in groups.items():
         mine = out[(out["rule_id"] == rule) & (out["serial_number"] == serial)]
-        expected = (greedy_with_anchors(c, set(a), RULE_TTIS[rule]) if rule in RULE_TTIS
+        expected = (oracle.greedy_kept(c, RULE_TTIS[rule], anchors=set(a)) if rule in RULE_TTIS
                     else sorted(set(c)))
         assert mine["ts"].tolist() == expected

@@ -1,8 +1,9 @@
 """Property tests: both evaluators against an oracle written straight from RULES.md.
 
-The oracle enumerates every pair with itertools.product and works on Python sets
-and ints; it shares no code with rules/ (the trees it reads are this file's own
-tuples, rendered to text here and parsed by rules.parser).
+The oracle (tests/support/oracle.py) enumerates every pair with itertools.product
+and works on Python sets and ints; it shares no code with the evaluators, and the
+trees it reads are built here as rules.ast nodes, rendered to text here and only
+then parsed by rules.parser.
 """
 from __future__ import annotations
 

@@ -23,6 +23,16 @@ ENV_PREFIX = "FLEETWATCH_"
 # Secrets: read from the environment only, never from a file.
 SECRET_KEYS = {("cassandra", "password"), ("smtp", "password")}
 
+# Keys that once existed, and why a file that still sets one should drop it.
+REMOVED_KEYS = {
+    ("spark", "jars_dir"): "the connector's jars are always fetched into <paths.var_dir>/jars/spark",
+    ("spark", "packages"): "the connector's coordinates are those of conf/jvm/spark/pom.xml "
+                           "(spark-submit --packages takes them from there, see the README)",
+    ("stream", "kafka_packages"): "the Kafka source's coordinates are those of "
+                                  "conf/jvm/kafka/pom.xml",
+    ("database", "postgres_port"): "it was never read; the tests start their own PostgreSQL",
+}
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or wrong; the message names the key."""
@@ -130,6 +140,9 @@ def _split_env_name(name: str, schema) -> tuple[str, str] | None:
 
 
 def _schema_default(schema, section, key, where):
+    if (section, key) in REMOVED_KEYS:
+        raise ConfigError(f"{where}: {section}.{key} was removed: {REMOVED_KEYS[section, key]}; "
+                          "delete it from the file")
     if section not in schema or key not in schema[section]:
         raise ConfigError(f"{where}: unknown configuration key {section}.{key}")
     return schema[section][key]
@@ -188,8 +201,6 @@ def _check(values) -> None:
     for section, key in (("cassandra", "port"), ("cassandra", "storage_port"),
                          ("spark", "ui_port"), ("smtp", "port")):
         require(1 <= values[section][key] <= 65535, section, key, "must be a TCP port")
-    require(0 <= values["database"]["postgres_port"] <= 65535,
-            "database", "postgres_port", "must be a TCP port or 0")
     require(bool(values["cassandra"]["hosts"]), "cassandra", "hosts", "must name a host")
     require(values["cassandra"]["keyspace"].isidentifier(), "cassandra", "keyspace",
             "must be a CQL identifier")

@@ -1,6 +1,7 @@
 """`fleetwatch stream`, and the same stream under spark-submit:
 
-    spark-submit --packages <stream.kafka_packages>,<spark.packages> \\
+    spark-submit --packages org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7,\\
+        com.datastax.spark:spark-cassandra-connector_2.12:3.5.1 \\
         spark_app/stream/entry.py [--source DIR|kafka] [--available-now]
 
 Without --available-now it runs until stopped (Ctrl-C or SIGTERM stop the

@@ -60,6 +60,20 @@ def test_unknown_key_and_wrong_type_in_a_file_are_refused(tmp_path: Path):
         load_config(wrong, environ={})
 
 
+@pytest.mark.parametrize("section, key, value", [
+    ("spark", "jars_dir", "'var/jars/spark'"),
+    ("spark", "packages", "'com.datastax.spark:spark-cassandra-connector_2.12:3.5.1'"),
+    ("stream", "kafka_packages", "'org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7'"),
+    ("database", "postgres_port", "0"),
+])
+def test_a_removed_key_in_a_file_is_named_with_what_replaced_it(tmp_path: Path, section, key,
+                                                                value):
+    old = tmp_path / "old.toml"
+    old.write_text(f"[{section}]\n{key} = {value}\n")
+    with pytest.raises(ConfigError, match=rf"{section}\.{key} was removed: .+; delete it"):
+        load_config(old, environ={})
+
+
 def test_missing_file_is_named(tmp_path: Path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "absent.toml", environ={})

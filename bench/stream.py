@@ -86,7 +86,7 @@ def _session(config):
 
 
 def _throughput(spark, config, work: Path, seconds: int, equipment: int, seed: int) -> dict:
-    from spark_app.stream import entry as stream_entry
+    from spark_app.stream import main as stream_main
 
     # A first run on its own folders: JIT, code generation and the connector's
     # sessions are paid for there, not in the figure.
@@ -94,14 +94,14 @@ def _throughput(spark, config, work: Path, seconds: int, equipment: int, seed: i
     simulator.write_files(simulator.Fleet(50, 1.0, frozenset(), seed),
                           warm_up.path("stream", "source_dir"),
                           datetime.now(UTC) - timedelta(minutes=5), 120, file_seconds=60)
-    stream_entry.run(warm_up, available_now=True, spark=spark)
+    stream_main.run(warm_up, available_now=True, spark=spark)
 
     fleet = simulator.Fleet(equipment, 1.0, frozenset({"EQ-0001"}), seed)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=seconds)
     files = simulator.write_files(fleet, config.path("stream", "source_dir"), start, seconds,
                                   file_seconds=60)
     began = time.monotonic()
-    report = stream_entry.run(config, available_now=True, spark=spark)
+    report = stream_main.run(config, available_now=True, spark=spark)
     wall_s = time.monotonic() - began
     windows = report.metrics["temperature_windows"]
     readings = windows["input_rows"]

@@ -1,5 +1,5 @@
-"""Spark schemas of the Cassandra tables and of the inputs. pyspark is imported
-here only for its type classes; no session is created."""
+"""Spark schemas of the Cassandra tables, of the inputs and of the daily job's
+frames. pyspark is imported here only for its type classes; no session is created."""
 
 from pyspark.sql.types import (
     BinaryType,
@@ -8,6 +8,7 @@ from pyspark.sql.types import (
     DoubleType,
     IntegerType,
     LongType,
+    MapType,
     StringType,
     StructField,
     StructType,
@@ -122,6 +123,13 @@ STREAM_METRICS = _struct(
     ("duration_ms", LongType(), True),
 )
 
+PENDING_GENERATIONS = _struct(
+    ("as_of", DateType(), False),
+    ("rule_fingerprints", MapType(LongType(), StringType()), True),
+    ("faults", LongType(), True),
+    ("written_at", TimestampType(), True),
+)
+
 FEED_CURSOR = _struct(
     ("feed", StringType(), False),
     ("next_url", StringType(), True),
@@ -140,4 +148,44 @@ CASSANDRA_TABLES = {
     "rejected_readings": REJECTED_READINGS,
     "stream_metrics": STREAM_METRICS,
     "feed_cursor": FEED_CURSOR,
+    "pending_generations": PENDING_GENERATIONS,
 }
+
+# --- the daily job's frames ---------------------------------------------------
+
+# The (model, tag) pairs some rule mentions, broadcast to the semi-join.
+RULE_TAGS = _struct(("model", StringType(), False), ("tag", StringType(), False))
+
+# One row per rule-relevant fault; `scope` tells which rules it counts for
+# (spark_app.daily.evaluate: 0 for the day's faults, k for generation D-k,
+# -k for faults of D-k read again).
+EVALUATION_INPUT = _struct(
+    ("serial_number", StringType(), False),
+    ("model", StringType(), False),
+    ("tag", StringType(), False),
+    ("ts", TimestampType(), False),
+    ("scope", IntegerType(), False),
+)
+
+# A violation as the evaluation finds it (the relational `violations` key).
+VIOLATION = _struct(
+    ("rule_id", LongType(), True),
+    ("serial_number", StringType(), True),
+    ("ts", TimestampType(), True),
+)
+
+# What the evaluation's single pass emits: a violation or a block of the next
+# pending generation (shard, block, faults, payload); the other half is null.
+EVALUATION_OUTPUT = StructType(VIOLATION.fields + [
+    StructField(name, kind, True) for name, kind in
+    (("shard", IntegerType()), ("block", IntegerType()), ("faults", IntegerType()),
+     ("payload", BinaryType()))])
+
+# A pending fault decoded from its block, with the generation it belongs to.
+PENDING_FAULT = _struct(
+    ("serial_number", StringType(), True),
+    ("model", StringType(), True),
+    ("tag", StringType(), True),
+    ("ts", TimestampType(), True),
+    ("as_of", DateType(), True),
+)

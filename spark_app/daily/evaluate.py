@@ -23,13 +23,10 @@ from rules.ast import Rule
 from rules.parser import parse_rule
 from rules.tti import apply_tti
 from rules.vectorised import evaluate_frame
+from schemas.spark import VIOLATION
 from spark_app.daily.pending_blocks import BlockPacker
 
-VIOLATION_COLUMNS = ["rule_id", "serial_number", "ts"]
-# Violations (rule_id, serial_number, ts) and pending blocks (shard, block,
-# faults, payload) leave the same pass; the other half of a row is null.
-OUTPUT_COLUMNS = ("rule_id long, serial_number string, ts timestamp, "
-                  "shard int, block int, faults int, payload binary")
+VIOLATION_COLUMNS = VIOLATION.fieldNames()
 TODAY = 0  # scope of the faults received on the day being run
 
 

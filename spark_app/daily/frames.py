@@ -14,8 +14,9 @@ from datetime import date
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import IntegerType, StringType, StructField, StructType, TimestampType
+from pyspark.sql.types import StructType
 
+from schemas.spark import EVALUATION_INPUT, EVALUATION_OUTPUT, PENDING_FAULT, RULE_TAGS, VIOLATION
 from spark_app.common.cassandra_read import (  # noqa: F401  (faults_received: the job reads it here)
     CASSANDRA_FORMAT,
     faults_received,
@@ -23,16 +24,7 @@ from spark_app.common.cassandra_read import (  # noqa: F401  (faults_received: t
     read_table,
 )
 from spark_app.common.config import Config
-from spark_app.daily.evaluate import OUTPUT_COLUMNS
-from spark_app.daily.pending_blocks import DECODED_COLUMNS, decode_blocks
-
-RULE_TAGS = StructType([StructField("model", StringType(), False),
-                        StructField("tag", StringType(), False)])
-EVALUATION_INPUT = StructType([StructField("serial_number", StringType(), False),
-                               StructField("model", StringType(), False),
-                               StructField("tag", StringType(), False),
-                               StructField("ts", TimestampType(), False),
-                               StructField("scope", IntegerType(), False)])
+from spark_app.daily.pending_blocks import decode_blocks
 
 
 def _local_frame(spark: SparkSession, rows: list[tuple], schema: StructType) -> DataFrame:
@@ -62,7 +54,7 @@ def stored_pending(spark: SparkSession, config: Config, as_of_days: list[date],
     blocks = (read_table(spark, config, "pending_faults")
               .where(partition_filter(config, "as_of", as_of_days))
               .select("as_of", "payload"))
-    return (blocks.mapInArrow(decode_blocks, DECODED_COLUMNS)
+    return (blocks.mapInArrow(decode_blocks, PENDING_FAULT)
             .select("serial_number", "model", "tag", "ts",
                     F.datediff(F.lit(day), F.col("as_of")).alias("scope")))
 
@@ -83,11 +75,11 @@ def evaluated(evaluation_input: DataFrame, evaluation, partitions: int) -> DataF
     return (evaluation_input
             .repartition(partitions, "serial_number")
             .sortWithinPartitions("serial_number", "ts")
-            .mapInPandas(evaluation.run, OUTPUT_COLUMNS))
+            .mapInPandas(evaluation.run, EVALUATION_OUTPUT))
 
 
 def violations(evaluated_rows: DataFrame) -> DataFrame:
-    return evaluated_rows.where(F.col("payload").isNull()).select("rule_id", "serial_number", "ts")
+    return evaluated_rows.where(F.col("payload").isNull()).select(*VIOLATION.fieldNames())
 
 
 def pending_blocks(evaluated_rows: DataFrame, day: date) -> DataFrame:

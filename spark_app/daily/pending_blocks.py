@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-BLOCK_SCHEMA = pa.schema([("serial_number", pa.string()), ("model", pa.string()),
-                          ("tag", pa.string()), ("ts", pa.timestamp("us", tz="UTC"))])
-DECODED_COLUMNS = "serial_number string, model string, tag string, ts timestamp, as_of date"
+from schemas.arrow import PENDING_BLOCK
+
 _WRITE_OPTIONS = pa.ipc.IpcWriteOptions(compression="zstd")
 
 
@@ -28,9 +27,9 @@ def encode(faults: pd.DataFrame) -> bytes:
         "model": pa.array(faults["model"].to_numpy(object), pa.string()),
         "tag": pa.array(faults["tag"].to_numpy(object), pa.string()),
         "ts": pa.array(faults["ts"].to_numpy(np.int64) * 1000, pa.timestamp("us", tz="UTC")),
-    }, schema=BLOCK_SCHEMA)
+    }, schema=PENDING_BLOCK)
     sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, BLOCK_SCHEMA, options=_WRITE_OPTIONS) as writer:
+    with pa.ipc.new_stream(sink, PENDING_BLOCK, options=_WRITE_OPTIONS) as writer:
         writer.write_table(table)
     return sink.getvalue().to_pybytes()
 

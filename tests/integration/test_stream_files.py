@@ -9,7 +9,7 @@ from sqlalchemy import insert
 
 from schemas.relational import TemperatureThreshold
 from spark_app.common.relational import engine_from_config
-from spark_app.stream import entry as stream_entry
+from spark_app.stream import main as stream_main
 from tests.support.stream import (
     STREAM_TABLES,
     T0,
@@ -33,7 +33,7 @@ def clean_alert_tables(cassandra):
 
 
 def run_stream(spark, config):
-    return stream_entry.run(config, available_now=True, spark=spark)
+    return stream_main.run(config, available_now=True, spark=spark)
 
 
 def utc(instant):

@@ -1,0 +1,160 @@
+"""`fleetwatch rules`, `daily`, `runs` and `violations`: the rules, the daily job
+and what it recorded. Light to import: the work is imported when run."""
+
+from __future__ import annotations
+
+import sys
+
+from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, iso_day
+from spark_app.common.config import load_config
+
+
+def add_commands(commands) -> None:
+    _add_rules_commands(commands)
+
+    daily = commands.add_parser("daily", help="run the daily job for a day or a range of days")
+    from spark_app.daily.main import add_arguments
+    add_arguments(daily)
+    daily.set_defaults(handler=run_daily)
+
+    violations = commands.add_parser("violations", help="list stored violations")
+    violations.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD",
+                            help="violations whose instant falls on this UTC day")
+    violations.add_argument("--rule", type=int, metavar="ID")
+    violations.add_argument("--serial", metavar="S")
+    violations.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    violations.set_defaults(handler=run_violations)
+
+    runs = commands.add_parser("runs", help="the daily job's runs (job_runs)")
+    runs.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD")
+    runs.add_argument("--check", action="store_true",
+                      help="exit 1 unless the latest run of --day succeeded")
+    runs.set_defaults(handler=run_runs)
+
+
+def _add_rules_commands(commands) -> None:
+    rules = commands.add_parser("rules", help="check, evaluate and manage rules")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    check = rule_commands.add_parser("check", help="exit 0 if EXPR is a valid rule, else 2")
+    check.add_argument("expression", metavar="EXPR")
+    check.set_defaults(handler=run_rules_check)
+    evaluate = rule_commands.add_parser("eval", help="print the violations of EXPR over a CSV")
+    evaluate.add_argument("expression", metavar="EXPR")
+    evaluate.add_argument("--faults", required=True, metavar="FILE.csv",
+                          help="CSV with header serial_number,tag,timestamp")
+    evaluate.set_defaults(handler=run_rules_eval)
+    add = rule_commands.add_parser("add", help="validate and store a rule")
+    add.add_argument("--model", required=True)
+    add.add_argument("expression", metavar="EXPR")
+    add.add_argument("--description")
+    add.set_defaults(handler=run_rules_add)
+    listing = rule_commands.add_parser("list", help="list stored rules")
+    listing.add_argument("--active", action="store_true", help="only active rules")
+    listing.set_defaults(handler=run_rules_list)
+    disable = rule_commands.add_parser("disable", help="deactivate a rule")
+    disable.add_argument("rule_id", type=int, metavar="ID")
+    disable.set_defaults(handler=run_rules_disable)
+    importing = rule_commands.add_parser(
+        "import", help="import model,expression[,description] rows, all or nothing")
+    importing.add_argument("path", metavar="FILE.csv")
+    importing.set_defaults(handler=run_rules_import)
+
+
+def run_rules_check(args) -> int:
+    from rules import cli as rules_cli
+
+    return rules_cli.check(args.expression, sys.stderr)
+
+
+def run_rules_eval(args) -> int:
+    from rules import cli as rules_cli
+
+    return rules_cli.eval_csv(args.expression, args.faults, sys.stdout, sys.stderr)
+
+
+def _rule_store(args):
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.rule_store import RuleStore
+
+    return RuleStore(engine_from_config(load_config(args.config)))
+
+
+def run_rules_add(args) -> int:
+    try:
+        rule_id = _rule_store(args).add(args.model, args.expression, args.description)
+    except ValueError as error:
+        print(f"fleetwatch: rule refused: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(rule_id)
+    return EXIT_OK
+
+
+def run_rules_list(args) -> int:
+    rules = _rule_store(args).list(include_inactive=not args.active)
+    print(f"{'id':>5}  {'model':<12} {'active':<6}  expression")
+    for rule in rules:
+        print(f"{rule.id:>5}  {rule.model:<12} {'yes' if rule.active else 'no':<6}  "
+              f"{rule.expression}" + (f"   -- {rule.description}" if rule.description else ""))
+    return EXIT_OK
+
+
+def run_rules_disable(args) -> int:
+    if not _rule_store(args).disable(args.rule_id):
+        print(f"fleetwatch: no rule with id {args.rule_id}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"rule {args.rule_id} disabled")
+    return EXIT_OK
+
+
+def run_rules_import(args) -> int:
+    from spark_app.daily.rule_store import RuleImportError
+
+    try:
+        ids = _rule_store(args).import_csv(args.path)
+    except RuleImportError as error:
+        print(f"fleetwatch: nothing imported, {len(error.problems)} bad line(s):",
+              file=sys.stderr)
+        print(str(error), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileNotFoundError:
+        print(f"fleetwatch: no such file: {args.path}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"imported {len(ids)} rule(s): " + ", ".join(map(str, ids)))
+    return EXIT_OK
+
+
+def run_daily(args) -> int:
+    from spark_app.daily.main import days_between, run
+
+    try:
+        days = days_between(args.day, args.to)
+    except ValueError as error:
+        print(f"fleetwatch: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return run(load_config(args.config), days)
+
+
+def run_violations(args) -> int:
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.violation_report import ViolationFilter, print_violations, query_violations
+
+    rows = query_violations(engine_from_config(load_config(args.config)),
+                            ViolationFilter(day=args.day, rule_id=args.rule, serial=args.serial))
+    print_violations(rows, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def run_runs(args) -> int:
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.run_report import check_day, print_runs, runs_of
+
+    engine = engine_from_config(load_config(args.config))
+    if args.check:
+        if args.day is None:
+            print("fleetwatch: --check needs --day", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        outcome = check_day(engine, args.day)
+        print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
+        return EXIT_OK if outcome.ok else EXIT_FAILURE
+    print_runs(runs_of(engine, args.day), sys.stdout)
+    return EXIT_OK

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from schemas.spark import TEMPERATURE_ALERTS
 from spark_app.alerts.state_machine import AlertState
 
-_COLUMNS = ("equipment_id", "alerting", "model", "threshold_c", "breach_started",
-            "last_notified", "last_window_end", "last_avg_c", "notices")
+# The table's columns (schemas.spark), each an AlertState field, but the write time.
+_COLUMNS = tuple(name for name in TEMPERATURE_ALERTS.fieldNames() if name != "updated_at")
 _INSTANTS = ("breach_started", "last_notified", "last_window_end")
 CONCURRENCY = 64
 

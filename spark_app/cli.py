@@ -28,9 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     jars = commands.add_parser("jars", help="fetch the JVM artifacts (Cassandra, connector)")
     jars.set_defaults(handler=_jars)
 
-    db = commands.add_parser("db", help="database schemas")
-    db.add_argument("action", choices=["init"])
-    db.set_defaults(handler=_db_init)
+    db = commands.add_parser(
+        "db", help="database schemas: init and upgrade migrate both databases to the latest "
+                   "schema, current shows where they are")
+    db.add_argument("action", choices=["init", "upgrade", "current"])
+    db.set_defaults(handler=_db)
 
     rules = commands.add_parser("rules", help="check, evaluate and manage rules")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
@@ -183,19 +185,50 @@ def _jars(args) -> int:
     return EXIT_OK
 
 
-def _db_init(args) -> int:
+def _db(args) -> int:
+    from schemas.migrations import SchemaMismatch
+    from spark_app.schema_migrations import MigrationError
+
+    config = load_config(args.config)
+    try:
+        if args.action == "current":
+            _db_current(config)
+        else:  # init is an upgrade from nothing
+            _db_upgrade(config)
+    except (MigrationError, SchemaMismatch) as error:
+        print(f"fleetwatch: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _db_upgrade(config) -> None:
     from spark_app.cassandra_session import apply_schema, cassandra_session
     from spark_app.relational import create_tables, engine_from_config
 
-    config = load_config(args.config)
     with cassandra_session(config) as session:
-        count = apply_schema(config, session)
-    print(f"cassandra: {count} schema statements applied to keyspace "
-          f"{config.get('cassandra', 'keyspace')}")
+        print(f"cassandra: {apply_schema(config, session).line()}")
     engine = engine_from_config(config)
-    create_tables(engine)
-    print(f"database: tables ready ({engine.url.render_as_string(hide_password=True)})")
-    return EXIT_OK
+    print(f"database: {create_tables(engine).line()} "
+          f"({engine.url.render_as_string(hide_password=True)})")
+
+
+def _db_current(config) -> None:
+    from schemas.migrations import current_revision, head_revision
+    from spark_app.cassandra_session import cassandra_session, cql_migrations
+    from spark_app.relational import engine_from_config
+    from spark_app.schema_migrations import recorded_versions
+
+    keyspace = config.get("cassandra", "keyspace")
+    latest = cql_migrations(config)[-1].version
+    with cassandra_session(config) as session:
+        recorded = recorded_versions(session, keyspace)
+    where = f"at schema version {max(recorded)}" if recorded else "no schema version recorded"
+    print(f"cassandra: keyspace {keyspace} {where} (latest {latest})")
+    engine = engine_from_config(config)
+    with engine.connect() as connection:
+        revision = current_revision(connection)
+    print(f"database: at revision {revision or '(none recorded)'} (latest {head_revision()}) "
+          f"({engine.url.render_as_string(hide_password=True)})")
 
 
 def _rules_check(args) -> int:

@@ -1,13 +1,13 @@
-"""The relational database: engine from configuration and schema creation."""
+"""The relational database: engine from configuration and schema migrations."""
 
 from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 
+from schemas import migrations
 from schemas.ddl import SQL_DIR
-from schemas.relational import Base
 from spark_app.config import Config
 
 
@@ -41,12 +41,10 @@ def engine_from_config(config: Config) -> Engine:
     return engine_for_url(url)
 
 
-def create_tables(engine: Engine) -> None:
-    """CREATE TABLE for what is missing and the analyst views; re-running changes nothing."""
-    Base.metadata.create_all(engine)
-    with engine.begin() as connection:
-        for statement in view_statements(engine.dialect.name):
-            connection.execute(text(statement))
+def create_tables(engine: Engine) -> migrations.RelationalUpgrade:
+    """Upgrade the tables to the latest revision and (re)create the analyst views;
+    re-running changes nothing."""
+    return migrations.upgrade(engine, view_statements(engine.dialect.name))
 
 
 def view_statements(dialect_name: str) -> list[str]:

@@ -30,6 +30,9 @@ VERSIONS_TABLE = """CREATE TABLE IF NOT EXISTS {keyspace}.schema_migrations (
 _FILE_NAME = re.compile(r"(\d+)_(\w+)\.cql")
 
 PythonStep = Callable[[object, str], None]  # (session, keyspace)
+# Migrations written in Python (data copies), by version: (name, step). Each
+# takes a number no .cql file has, and must be idempotent like the files.
+PYTHON_STEPS: dict[int, tuple[str, PythonStep]] = {}
 
 
 class MigrationError(RuntimeError):
@@ -67,7 +70,7 @@ class CqlUpgrade:
 
 
 def folder_migrations(cql_dir: Path, keyspace: str, replication: str,
-                      python_steps: Mapping[int, tuple[str, PythonStep]] | None = None,
+                      python_steps: Mapping[int, tuple[str, PythonStep]] = PYTHON_STEPS,
                       ) -> list[Migration]:
     """The migrations of a folder of NNN_name.cql files and of numbered Python
     steps, in version order, with keyspace and replication filled in."""
@@ -78,7 +81,7 @@ def folder_migrations(cql_dir: Path, keyspace: str, replication: str,
                                                                         replication)
         found.append(Migration(version, name, statements=split_statements(text)))
     found += [Migration(version, name, step=step)
-              for version, (name, step) in (python_steps or {}).items()]
+              for version, (name, step) in python_steps.items()]
     return ordered(found)
 
 

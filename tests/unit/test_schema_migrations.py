@@ -4,6 +4,7 @@ migrations, and the relational baseline against what db init made before."""
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from schemas import ddl
 from schemas.migrations import SCRIPT_LOCATION
@@ -99,8 +100,30 @@ def test_the_relational_baseline_is_the_schema_db_init_made_before(dialect):
 
 
 def test_one_line_of_relational_revisions_starting_at_the_baseline():
-    from alembic.script import ScriptDirectory
-
     script = ScriptDirectory(str(SCRIPT_LOCATION))
     assert len(script.get_heads()) == 1
     assert [r.revision for r in script.walk_revisions()][-1] == "0001"
+
+
+def test_revisions_are_numbered_in_sequence():
+    from schemas.migrations.__main__ import next_revision_id
+
+    assert next_revision_id("0001") == "0002"
+    assert next_revision_id("0099") == "0100"
+
+
+def test_a_new_revision_follows_the_head_and_the_models_need_none(tmp_path):
+    """Autogenerate against a database at the head finds nothing to do: the
+    revisions build exactly what the models describe."""
+    import shutil
+
+    from schemas.migrations.__main__ import write_revision
+
+    scripts = tmp_path / "migrations"
+    shutil.copytree(SCRIPT_LOCATION, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    head = ScriptDirectory(str(SCRIPT_LOCATION)).get_current_head()
+    written = write_revision("rules get a severity", autogenerate=True, script_location=scripts)
+    assert written.name == f"{int(head) + 1:04d}_rules_get_a_severity.py"
+    source = written.read_text()
+    assert f"down_revision = {head!r}" in source
+    assert "op." not in source.split("def upgrade() -> None:")[1]

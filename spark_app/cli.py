@@ -219,11 +219,12 @@ def _db_current(config) -> None:
     from spark_app.schema_migrations import recorded_versions
 
     keyspace = config.get("cassandra", "keyspace")
-    latest = cql_migrations(config)[-1].version
     with cassandra_session(config) as session:
-        recorded = recorded_versions(session, keyspace)
+        recorded = recorded_versions(session, keyspace) or set()
     where = f"at schema version {max(recorded)}" if recorded else "no schema version recorded"
-    print(f"cassandra: keyspace {keyspace} {where} (latest {latest})")
+    waiting = [str(m.version) for m in cql_migrations(config) if m.version not in recorded]
+    print(f"cassandra: keyspace {keyspace} {where}; "
+          f"{'to apply: ' + ', '.join(waiting) if waiting else 'up to date'}")
     engine = engine_from_config(config)
     with engine.connect() as connection:
         revision = current_revision(connection)

@@ -117,7 +117,7 @@ def violations_per_rule(engine) -> list[tuple]:
 
 
 def test_a_database_made_before_migrations_is_stamped_and_upgraded_losing_nothing(
-        db_url, cassandra):
+        db_url, cassandra, config):
     make_database_before_migrations(db_url)
     insert_rows(db_url)
     env = {"FLEETWATCH_DATABASE_URL": db_url}
@@ -139,6 +139,8 @@ def test_a_database_made_before_migrations_is_stamped_and_upgraded_losing_nothin
     assert stored_rows(engine) == ROWS
     current = fleetwatch("db", "current", env=env)
     assert f"database: at revision {head_revision()} (latest {head_revision()})" in current.stdout
+    keyspace = config.get("cassandra", "keyspace")
+    assert f"cassandra: keyspace {keyspace} at schema version 10; up to date" in current.stdout
     engine.dispose()
 
 

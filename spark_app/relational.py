@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
 
-from schemas import migrations
 from schemas.ddl import SQL_DIR
 from spark_app.config import Config
+
+if TYPE_CHECKING:
+    from schemas.migrations import RelationalUpgrade
 
 
 @cache
@@ -41,10 +44,13 @@ def engine_from_config(config: Config) -> Engine:
     return engine_for_url(url)
 
 
-def create_tables(engine: Engine) -> migrations.RelationalUpgrade:
+def create_tables(engine: Engine) -> RelationalUpgrade:
     """Upgrade the tables to the latest revision and (re)create the analyst views;
     re-running changes nothing."""
-    return migrations.upgrade(engine, view_statements(engine.dialect.name))
+    # Imported here: Spark's Python workers import this module for its engine alone.
+    from schemas.migrations import upgrade
+
+    return upgrade(engine, view_statements(engine.dialect.name))
 
 
 def view_statements(dialect_name: str) -> list[str]:

@@ -49,7 +49,10 @@ class RelationalUpgrade:
         return f"upgraded from {self.before or 'an empty database'} to {self.after}"
 
 
-def alembic_config(connection: Connection, script_location: Path = SCRIPT_LOCATION) -> Config:
+def alembic_config(connection: Connection | None,
+                   script_location: Path = SCRIPT_LOCATION) -> Config:
+    """Alembic's configuration in code; `connection` is what env.py migrates (None:
+    writing a revision, which touches no database)."""
     config = Config()
     config.set_main_option("script_location", str(script_location))
     config.attributes["connection"] = connection

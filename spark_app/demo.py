@@ -51,10 +51,10 @@ def run_demo(config: Config) -> int:
 
     _step("schemas")
     with cassandra_session(config) as session:
-        print(f"cassandra: {apply_schema(config, session)} schema statements applied")
+        print(f"cassandra: {apply_schema(config, session).line()}")
     engine = engine_from_config(config)
-    create_tables(engine)
-    print(f"database: {engine.url.render_as_string(hide_password=True)}")
+    print(f"database: {create_tables(engine).line()} "
+          f"({engine.url.render_as_string(hide_password=True)})")
 
     _step("rules")
     store = RuleStore(engine)

@@ -1,12 +1,17 @@
-"""cassandra-driver sessions built from configuration, and the CQL schema."""
+"""cassandra-driver sessions built from configuration, and the CQL schema's migrations."""
 
 from __future__ import annotations
 
 import ssl
 from contextlib import contextmanager
-from pathlib import Path
 
 from spark_app.common.config import PROJECT_HOME, Config
+from spark_app.common.schema_migrations import (
+    CqlUpgrade,
+    Migration,
+    folder_migrations,
+    upgrade_keyspace,
+)
 
 CQL_DIR = PROJECT_HOME / "cql"
 
@@ -45,26 +50,12 @@ def cassandra_session(config: Config, keyspace: str | None = None):
         cluster.shutdown()
 
 
-def cql_statements(config: Config) -> list[str]:
-    """The schema's statements, with keyspace and replication filled in."""
-    keyspace = config.get("cassandra", "keyspace")
-    replication = config.get("cassandra", "replication")
-    statements = []
-    for path in sorted(CQL_DIR.glob("*.cql")):
-        text = _strip_comments(path)
-        text = text.replace("{keyspace}", keyspace).replace("{replication}", replication)
-        statements += [part.strip() for part in text.split(";") if part.strip()]
-    return statements
+def cql_migrations(config: Config) -> list[Migration]:
+    """The schema's migrations, with keyspace and replication filled in."""
+    return folder_migrations(CQL_DIR, config.get("cassandra", "keyspace"),
+                             config.get("cassandra", "replication"))
 
 
-def _strip_comments(path: Path) -> str:
-    return "\n".join(line for line in path.read_text().splitlines()
-                     if not line.lstrip().startswith("--"))
-
-
-def apply_schema(config: Config, session) -> int:
-    """Create the keyspace and tables (IF NOT EXISTS); returns the statement count."""
-    statements = cql_statements(config)
-    for statement in statements:
-        session.execute(statement, timeout=60)
-    return len(statements)
+def apply_schema(config: Config, session) -> CqlUpgrade:
+    """Create or upgrade the keyspace and its tables to the latest schema version."""
+    return upgrade_keyspace(session, config.get("cassandra", "keyspace"), cql_migrations(config))

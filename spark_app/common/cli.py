@@ -1,8 +1,11 @@
-"""`fleetwatch jars` and `fleetwatch db`: the JVM artifacts and the schemas."""
+"""`fleetwatch jars` and `fleetwatch db init|upgrade|current`: the JVM artifacts and the
+schema migrations of both databases."""
 
 from __future__ import annotations
 
-from spark_app.common.cli_args import EXIT_OK
+import sys
+
+from spark_app.common.cli_args import EXIT_FAILURE, EXIT_OK
 from spark_app.common.config import load_config
 
 
@@ -10,8 +13,10 @@ def add_commands(commands) -> None:
     jars = commands.add_parser("jars", help="fetch the JVM artifacts (Cassandra, connector)")
     jars.set_defaults(handler=run_jars)
 
-    db = commands.add_parser("db", help="database schemas")
-    db.add_argument("action", choices=["init"])
+    db = commands.add_parser(
+        "db", help="database schemas: init and upgrade migrate both databases to the latest "
+                   "schema, current shows where they are")
+    db.add_argument("action", choices=["init", "upgrade", "current"])
     db.set_defaults(handler=run_db)
 
 
@@ -26,15 +31,47 @@ def run_jars(args) -> int:
 
 
 def run_db(args) -> int:
+    from schemas.migrations import SchemaMismatch
+    from spark_app.common.schema_migrations import MigrationError
+
+    config = load_config(args.config)
+    try:
+        if args.action == "current":
+            _db_current(config)
+        else:  # init is an upgrade from nothing
+            _db_upgrade(config)
+    except (MigrationError, SchemaMismatch) as error:
+        print(f"fleetwatch: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def _db_upgrade(config) -> None:
     from spark_app.common.cassandra_session import apply_schema, cassandra_session
     from spark_app.common.relational import create_tables, engine_from_config
 
-    config = load_config(args.config)
     with cassandra_session(config) as session:
-        count = apply_schema(config, session)
-    print(f"cassandra: {count} schema statements applied to keyspace "
-          f"{config.get('cassandra', 'keyspace')}")
+        print(f"cassandra: {apply_schema(config, session).line()}")
     engine = engine_from_config(config)
-    create_tables(engine)
-    print(f"database: tables ready ({engine.url.render_as_string(hide_password=True)})")
-    return EXIT_OK
+    print(f"database: {create_tables(engine).line()} "
+          f"({engine.url.render_as_string(hide_password=True)})")
+
+
+def _db_current(config) -> None:
+    from schemas.migrations import current_revision, head_revision
+    from spark_app.common.cassandra_session import cassandra_session, cql_migrations
+    from spark_app.common.relational import engine_from_config
+    from spark_app.common.schema_migrations import recorded_versions
+
+    keyspace = config.get("cassandra", "keyspace")
+    with cassandra_session(config) as session:
+        recorded = recorded_versions(session, keyspace) or set()
+    where = f"at schema version {max(recorded)}" if recorded else "no schema version recorded"
+    waiting = [str(m.version) for m in cql_migrations(config) if m.version not in recorded]
+    print(f"cassandra: keyspace {keyspace} {where}; "
+          f"{'to apply: ' + ', '.join(waiting) if waiting else 'up to date'}")
+    engine = engine_from_config(config)
+    with engine.connect() as connection:
+        revision = current_revision(connection)
+    print(f"database: at revision {revision or '(none recorded)'} (latest {head_revision()}) "
+          f"({engine.url.render_as_string(hide_password=True)})")

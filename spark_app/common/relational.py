@@ -1,14 +1,17 @@
-"""The relational database: engine from configuration and schema creation."""
+"""The relational database: engine from configuration and schema migrations."""
 
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 
 from schemas.ddl import SQL_DIR
-from schemas.relational import Base
 from spark_app.common.config import Config
+
+if TYPE_CHECKING:
+    from schemas.migrations import RelationalUpgrade
 
 
 @cache
@@ -41,12 +44,13 @@ def engine_from_config(config: Config) -> Engine:
     return engine_for_url(url)
 
 
-def create_tables(engine: Engine) -> None:
-    """CREATE TABLE for what is missing and the analyst views; re-running changes nothing."""
-    Base.metadata.create_all(engine)
-    with engine.begin() as connection:
-        for statement in view_statements(engine.dialect.name):
-            connection.execute(text(statement))
+def create_tables(engine: Engine) -> RelationalUpgrade:
+    """Upgrade the tables to the latest revision and (re)create the analyst views;
+    re-running changes nothing."""
+    # Imported here: Spark's Python workers import this module for its engine alone.
+    from schemas.migrations import upgrade
+
+    return upgrade(engine, view_statements(engine.dialect.name))
 
 
 def view_statements(dialect_name: str) -> list[str]:

@@ -61,9 +61,11 @@ def test_db_init_twice_changes_nothing(tmp_path, cassandra, config):
                                       "ORDER BY name").fetchall()
 
     first = run("db", "init", env=env)
-    assert "schema statements applied" in first.stdout
+    assert "database: upgraded from an empty database to" in first.stdout
     before = (cassandra_schema(), sqlite_schema())
-    run("db", "init", env=env)
+    second = run("db", "init", env=env)
+    assert f"keyspace {keyspace} at schema version" in second.stdout
+    assert "nothing to apply" in second.stdout and "nothing to upgrade" in second.stdout
     assert (cassandra_schema(), sqlite_schema()) == before
     assert {"faults", "pending_faults", "rejected_messages", "temperature_windows"} <= \
         {row[0] for row in before[0]}

@@ -63,8 +63,12 @@ def _strip_comments(path: Path) -> str:
 
 
 def apply_schema(config: Config, session) -> int:
-    """Create the keyspace and tables (IF NOT EXISTS); returns the statement count."""
+    """Create the keyspace and tables (IF NOT EXISTS) and copy what older
+    tables hold into their successors; returns the statement count."""
+    from spark_app.ingest_rejects import migrate_rejected_messages
+
     statements = cql_statements(config)
     for statement in statements:
         session.execute(statement, timeout=60)
+    migrate_rejected_messages(session, config.get("cassandra", "keyspace"))
     return len(statements)

@@ -32,8 +32,10 @@ ISO/TS 15143-3 (AEMP 2.0 telematics): parsing a page, and rendering one
   with a time zone.
 - Element names are matched without their namespace, so a feed with or
   without the ISO namespace parses alike; unknown elements are ignored.
-- A page with a DOCTYPE is refused before parsing (no entity expansion,
-  no external entities), and so is one larger than ingest.max_page_bytes.
+- Pages are untrusted: they are parsed by defusedxml with DTDs forbidden, so
+  a page declaring a DOCTYPE or an entity is refused whatever its encoding
+  (no entity expansion, no external entities). A page larger than
+  ingest.max_page_bytes is refused unparsed.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_untrusted
 
 from spark_app.ingest_records import (
     FaultRow,
@@ -86,10 +91,11 @@ class FeedPage:
 def parse_page(body: bytes, max_bytes: int) -> FeedPage:
     if len(body) > max_bytes:
         raise MalformedPage(f"page larger than ingest.max_page_bytes ({max_bytes} bytes)")
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise MalformedPage("DOCTYPE and ENTITY declarations are not accepted")
     try:
-        root = ET.fromstring(body)
+        root = parse_untrusted(body, forbid_dtd=True)
+    except DefusedXmlException as error:
+        raise MalformedPage(f"DOCTYPE and ENTITY declarations are not accepted ({error})") \
+            from None
     except ET.ParseError as error:
         raise MalformedPage(f"not well-formed XML: {error}") from None
     for element in root.iter():

@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spark_app.config import Config
+from spark_app.ingest_records import is_feed_url
 from spark_app.ingest_settings import IngestSettings
 from spark_app.ingest_tally import Progress, Tally
 
 _DAYS_SHOWN = 10
-
-
-def is_feed_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
 
 
 def expand_sources(arguments: list[str]) -> list[str]:

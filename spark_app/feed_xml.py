@@ -35,7 +35,9 @@ ISO/TS 15143-3 (AEMP 2.0 telematics): parsing a page, and rendering one
 - Pages are untrusted: they are parsed by defusedxml with DTDs forbidden, so
   a page declaring a DOCTYPE or an entity is refused whatever its encoding
   (no entity expansion, no external entities). A page larger than
-  ingest.max_page_bytes is refused unparsed.
+  ingest.max_page_bytes is refused unparsed, and one with elements nested
+  deeper than MAX_DEPTH (the format needs 4) is refused too: serializing a
+  rejected record is recursive.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from spark_app.ingest_records import (
 )
 
 FEED_NAMESPACE = "http://standards.iso.org/iso/15143/-3"
+MAX_DEPTH = 32
 
 
 class MalformedPage(ValueError):
@@ -98,6 +101,8 @@ def parse_page(body: bytes, max_bytes: int) -> FeedPage:
             from None
     except ET.ParseError as error:
         raise MalformedPage(f"not well-formed XML: {error}") from None
+    if _deeper_than(root, MAX_DEPTH):
+        raise MalformedPage(f"elements nested deeper than {MAX_DEPTH} levels")
     for element in root.iter():
         if isinstance(element.tag, str) and "}" in element.tag:
             element.tag = element.tag.split("}", 1)[1]
@@ -122,6 +127,17 @@ def record_row(record: FeedRecord, fetched_at: datetime, rules: RecordRules) -> 
                      text_code(record.fmi, "FMI"),
                      parse_timestamp(record.occurred, "OccurrenceTime"),
                      received_at, fetched_at + rules.future_tolerance, rules)
+
+
+def _deeper_than(root: ET.Element, levels: int) -> bool:
+    """Without recursion, which such a tree would exhaust."""
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > levels:
+            return True
+        stack.extend((child, depth + 1) for child in element)
+    return False
 
 
 def _record(element: ET.Element) -> FeedRecord:

@@ -127,6 +127,8 @@ def json_line_row(line: bytes, now: datetime, rules: RecordRules) -> FaultRow:
         raise Invalid("line is not UTF-8") from None
     except ValueError as error:
         raise Invalid(f"not valid JSON: {error}") from None
+    except RecursionError:  # a few thousand '[' fit in a line
+        raise Invalid("not valid JSON: nested too deeply") from None
     if type(record) is not dict:
         raise Invalid(f"a line must hold a JSON object, got {type(record).__name__}")
     get = record.get

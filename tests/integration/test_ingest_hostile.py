@@ -69,6 +69,7 @@ def test_hostile_json_lines_are_rejected_and_the_rest_is_stored(cassandra, quick
         json_line("GOOD5", ts="1601-01-01T00:00:00Z"),                       # 6
         json_line("GOOD6", mid=2**40),                                       # 7
         json_line("S" * 300),                                                # 8
+        "[" * 8000,                                                          # 9
         json_line("GOOD7"),
     ]
     path = tmp_path / "hostile.jsonl"
@@ -77,12 +78,12 @@ def test_hostile_json_lines_are_rejected_and_the_rest_is_stored(cassandra, quick
     summary = ingest(quick, [str(path), str(later_file(tmp_path))])
     assert summary.exit_code == 0, summary.text()
     assert [(r.faults, r.rejected, r.error) for r in summary.results] == \
-        [(2, 7, None), (2, 0, None)]
+        [(2, 8, None), (2, 0, None)]
     assert fault_keys(cassandra, quick, [DAY]) == {(DAY, "GOOD1", "#1.123.456.7", TS_MS),
                                                   (DAY, "GOOD7", "#1.123.456.7", TS_MS)}
     assert fault_keys(cassandra, quick, [LATER]) == LATER_KEYS
     rejects = rejects_of(cassandra, str(path))
-    assert sorted(rejects) == [2, 3, 4, 5, 6, 7, 8]
+    assert sorted(rejects) == [2, 3, 4, 5, 6, 7, 8, 9]
     reasons = {position: reason for position, (reason, _) in rejects.items()}
     assert reasons[2] == r"serial_number is not valid Unicode (a lone surrogate): 'C1\ud800'"
     assert reasons[3] == r"model is not valid Unicode (a lone surrogate): 'J\udfff'"
@@ -93,6 +94,7 @@ def test_hostile_json_lines_are_rejected_and_the_rest_is_stored(cassandra, quick
     assert reasons[6].startswith("ts '1601-01-01T00:00:00Z' is outside the days")
     assert reasons[7] == "mid must be at most 2147483647, got 1099511627776"
     assert reasons[8].startswith("serial_number is longer than 256 bytes of UTF-8 (300 bytes)")
+    assert reasons[9] == "not valid JSON: nested too deeply"
     assert rejects[2][1] == lines[1], "the raw line is kept"
 
 
@@ -194,19 +196,29 @@ UTF16_ENTITY_PAGE = """<?xml version="1.0" encoding="UTF-16"?>
 </FaultCode></FaultCodes>""".encode("utf-16")
 
 
-def test_a_utf16_page_declaring_entities_is_refused_and_nothing_of_it_stored(
-        cassandra, quick, clean_days, tmp_path):
-    with Responder({"/feed": answer(200, UTF16_ENTITY_PAGE)}) as server:
+DEEP_PAGE = render_page(
+    [render_record("DEEP", "JAP", "event", 1, 2, 3, TS, RECEIVED)
+     .replace("</Model>", "<x>" * 5000 + "</x>" * 5000 + "</Model>")], "/feed", None, RECEIVED)
+
+
+@pytest.mark.parametrize("page, reason", [
+    (UTF16_ENTITY_PAGE, "DOCTYPE and ENTITY declarations are not accepted "
+                        "(DTDForbidden(name='FaultCodes', system_id=None, public_id=None))"),
+    (DEEP_PAGE, "elements nested deeper than 32 levels"),
+], ids=["utf16-entities", "deep"])
+def test_a_hostile_page_is_refused_whole_and_nothing_of_it_stored(
+        cassandra, quick, clean_days, tmp_path, page, reason):
+    with Responder({"/feed": answer(200, page)}) as server:
         feed = server.url("/feed")
         summary = ingest(quick, [feed, str(later_file(tmp_path))])
     assert summary.exit_code == 1
     assert [(r.faults, r.rejected) for r in summary.results] == [(0, 1), (2, 0)]
-    assert "DOCTYPE and ENTITY declarations are not accepted" in summary.results[0].error
+    assert summary.results[0].error == f"{feed}: {reason}; the cursor stays on this page"
     assert summary.results[1].error is None
-    ((position, (reason, payload)),) = rejects_of(cassandra, feed).items()
+    ((position, (stored_reason, payload)),) = rejects_of(cassandra, feed).items()
     assert position == 0
-    assert reason.startswith("page refused: DOCTYPE and ENTITY declarations are not accepted")
-    assert len(payload) < 2 * len(UTF16_ENTITY_PAGE), "the page as sent, not expanded"
+    assert stored_reason == f"page refused: {reason}"
+    assert len(payload) < 2 * len(page), "the page as sent, not expanded"
     assert fault_keys(cassandra, quick, [DAY]) == set()
     assert fault_keys(cassandra, quick, [LATER]) == LATER_KEYS
     assert cursor_of(cassandra, feed) is None

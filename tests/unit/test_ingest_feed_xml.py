@@ -162,3 +162,19 @@ def test_a_record_cassandra_cannot_hold_is_refused_with_its_reason(body, reason)
     with pytest.raises(Invalid) as refused:
         record_row(record, FETCHED, RULES)
     assert reason in str(refused.value)
+
+
+def test_a_page_nested_too_deeply_is_refused_whole():
+    deep = "<x>" * 10_000 + "</x>" * 10_000
+    body = render_page([f"<FaultCode><EquipmentHeader>{deep}</EquipmentHeader></FaultCode>"],
+                       "/f", None, "x")
+    with pytest.raises(MalformedPage, match="elements nested deeper than 32 levels"):
+        parse_page(body, MAX)
+
+
+def test_a_page_nested_32_levels_is_read():
+    nested = "<x>" * 28 + "</x>" * 28  # FaultCodes > FaultCode > EquipmentHeader > Model > x…
+    body = render_page([render_record("S1", "M", "event", 1, 2, 3, "2016-11-16T13:34:00Z", None)
+                        .replace("</Model>", nested + "</Model>")], "/f", None, "x")
+    (record,) = parse_page(body, MAX).records
+    assert record.xml().count("<x") == 28  # the innermost written as <x />

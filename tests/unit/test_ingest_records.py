@@ -153,6 +153,7 @@ def test_a_line_of_exactly_the_maximum_is_kept_whole():
      "received_at '2262-04-11T00:00:00Z' is outside the days"),
     (line(mid=2**31), "mid must be at most 2147483647, got 2147483648"),
     (line(fmi=10**400), "fmi must be at most 2147483647, got 1000000000"),
+    (b"[" * 8000, "not valid JSON: nested too deeply"),
 ])
 def test_values_cassandra_or_the_daily_job_cannot_hold_are_refused(raw, reason):
     with pytest.raises(Invalid) as refused:

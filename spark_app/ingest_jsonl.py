@@ -37,8 +37,10 @@ def read_lines(handle, max_bytes: int) -> Iterator[tuple[int, bytes]]:
 def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
                  tally: Tally) -> None:
     """Ingest one file; `tally` counts what each written chunk held."""
-    # absolute, so the same file named another way keys its rejects alike
-    source, rules = os.path.abspath(path), settings.rules
+    # absolute, so the same file named another way keys its rejects alike; a
+    # name that is not UTF-8 shown with U+FFFD, as Cassandra text must be UTF-8
+    source = os.fsencode(os.path.abspath(path)).decode("utf-8", "replace")
+    rules = settings.rules
     with open(path, "rb") as handle:
         lines = read_lines(handle, rules.max_record_bytes)
         while chunk := list(islice(lines, settings.chunk_rows)):

@@ -4,6 +4,7 @@ rejected_messages rows into ingest_rejects under their new key, once however
 often it runs."""
 
 import json
+import os
 import uuid
 from datetime import UTC, date, datetime
 
@@ -39,6 +40,18 @@ def test_ingesting_a_file_again_keeps_one_reject_per_bad_line(cassandra, tmp_pat
     assert rejects[2] == ("not valid JSON: Expecting value: line 1 column 1 (char 0)",
                           "not json")
     assert rejects[5] == ("a line must hold a JSON object, got list", "[]")
+
+
+def test_a_file_whose_name_is_not_utf8_is_ingested_and_its_rejects_kept(cassandra, tmp_path):
+    quick = ingest_config()
+    clear_days(cassandra, quick, [DAY])
+    name = os.fsencode(tmp_path) + b"/caf\xe9.jsonl"  # Latin-1, as an old system writes it
+    with open(name, "wb") as handle:
+        handle.write(b"not json\n")
+    summary = ingest(quick, [os.fsdecode(name)])
+    assert (summary.faults, summary.rejected, summary.exit_code) == (0, 1, 0), summary.text()
+    assert rejects_of(cassandra, f"{tmp_path}/caf\ufffd.jsonl") == {
+        1: ("not valid JSON: Expecting value: line 1 column 1 (char 0)", "not json")}
 
 
 def test_db_init_copies_legacy_rejects_under_their_new_key_once(cassandra, config):

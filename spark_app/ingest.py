@@ -1,5 +1,5 @@
 """`fleetwatch ingest`: JSON-lines files, folders of them and XML feed URLs
-into Cassandra `faults` (rejects into `rejected_messages`), with counts.
+into Cassandra `faults` (rejects into `ingest_rejects`), with counts.
 
 Sources are ingested one after the other over one Cassandra session. A
 source that fails (Cassandra still unavailable after the retries, a feed

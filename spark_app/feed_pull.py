@@ -39,6 +39,10 @@ from spark_app.ingest_settings import IngestSettings
 from spark_app.ingest_tally import Tally
 from spark_app.ingest_writer import CassandraUnavailable, IngestWriter, RowWriter
 
+# A page's URL keys its rejects (ingest_rejects.source): far below Cassandra's
+# 64 KiB key, and above what web servers accept (8 KiB is common).
+MAX_URL_CHARS = 8192
+
 
 class FeedError(RuntimeError):
     """The pull stopped; the cursor stays on the page that failed."""
@@ -222,10 +226,14 @@ def _fetch_with_retries(url: str, feed: str, settings: IngestSettings) -> bytes:
 
 def _next_url(href: str | None, page_url: str, feed: str) -> str | None:
     """The absolute next link, or None at the end. A link back to the same
-    page ends the pull too (instead of looping); one to another host is refused."""
+    page ends the pull too (instead of looping); one to another host is refused,
+    and so is one longer than MAX_URL_CHARS."""
     if not href:
         return None
     resolved = urljoin(page_url, href)
+    if len(resolved) > MAX_URL_CHARS:
+        raise MalformedPage(f"the next link is longer than {MAX_URL_CHARS} characters "
+                            f"({len(resolved):,})")
     if resolved == page_url:
         return None
     if not _same_host(resolved, feed):

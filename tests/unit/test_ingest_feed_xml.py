@@ -178,3 +178,11 @@ def test_a_page_nested_32_levels_is_read():
                         .replace("</Model>", nested + "</Model>")], "/f", None, "x")
     (record,) = parse_page(body, MAX).records
     assert record.xml().count("<x") == 28  # the innermost written as <x />
+
+
+def test_a_next_link_too_long_to_key_its_page_is_refused():
+    page = "http://h:1/f?after=0"
+    with pytest.raises(MalformedPage, match=r"next link is longer than 8192 characters \(70,019\)"):
+        _next_url("/f?after=" + "9" * 70_000, page, "http://h:1/f")
+    longest = "/f?after=" + "9" * (8192 - len("http://h:1/f?after="))
+    assert _next_url(longest, page, "http://h:1/f") == "http://h:1" + longest

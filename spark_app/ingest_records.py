@@ -92,11 +92,15 @@ def parse_timestamp(value, field: str) -> datetime:
         try:
             parsed = parsed.astimezone(UTC)
         except OverflowError:  # an offset that moves it past year 1 or 9999
-            parsed = None
-    if parsed is None or not EARLIEST_INSTANT <= parsed <= LATEST_INSTANT:
-        raise Invalid(f"{field} {_show(value)} is outside the days the pipeline can represent "
-                      f"({representable_days()}, UTC)")
+            raise _unrepresentable(value, field) from None
+    if not EARLIEST_INSTANT <= parsed <= LATEST_INSTANT:
+        raise _unrepresentable(value, field)
     return parsed
+
+
+def _unrepresentable(value: str, field: str) -> Invalid:
+    return Invalid(f"{field} {_show(value)} is outside the days the pipeline can represent "
+                   f"({representable_days()}, UTC)")
 
 
 def fault_row(serial_number, model, kind, mid: int, cid: int, fmi: int, ts: datetime,

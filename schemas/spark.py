@@ -38,6 +38,15 @@ PENDING_FAULTS = _struct(
     ("payload", BinaryType(), True),
 )
 
+INGEST_REJECTS = _struct(
+    ("source", StringType(), False),
+    ("position", IntegerType(), False),
+    ("reason", StringType(), True),
+    ("payload", StringType(), True),
+    ("rejected_at", TimestampType(), True),
+)
+
+# Legacy: read only by spark_app.common.migration_steps (migration 12).
 REJECTED_MESSAGES = _struct(
     ("day", DateType(), False),
     ("id", StringType(), False),
@@ -140,6 +149,7 @@ FEED_CURSOR = _struct(
 CASSANDRA_TABLES = {
     "faults": FAULTS,
     "pending_faults": PENDING_FAULTS,
+    "ingest_rejects": INGEST_REJECTS,
     "rejected_messages": REJECTED_MESSAGES,
     "temperature_windows": TEMPERATURE_WINDOWS,
     "temperature_alerts": TEMPERATURE_ALERTS,

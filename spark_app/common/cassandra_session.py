@@ -52,8 +52,10 @@ def cassandra_session(config: Config, keyspace: str | None = None):
 
 def cql_migrations(config: Config) -> list[Migration]:
     """The schema's migrations, with keyspace and replication filled in."""
+    from spark_app.common.migration_steps import PYTHON_STEPS
+
     return folder_migrations(CQL_DIR, config.get("cassandra", "keyspace"),
-                             config.get("cassandra", "replication"))
+                             config.get("cassandra", "replication"), PYTHON_STEPS)
 
 
 def apply_schema(config: Config, session) -> CqlUpgrade:

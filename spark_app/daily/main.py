@@ -9,6 +9,7 @@ import time
 from datetime import date, timedelta
 
 from spark_app.common.config import load_config
+from spark_app.ingest.faults import day_in_range, representable_days
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +23,10 @@ def days_between(first: date, last: date | None) -> list[date]:
     last = last or first
     if last < first:
         raise ValueError(f"--to {last} is before --day {first}")
+    for day in (first, last):
+        if not day_in_range(day):
+            raise ValueError(f"{day} is outside the days the pipeline can represent "
+                             f"({representable_days()})")
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
@@ -54,7 +59,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", metavar="FILE")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    return run(load_config(args.config), days_between(args.day, args.to))
+    try:
+        days = days_between(args.day, args.to)
+    except ValueError as error:
+        parser.error(str(error))  # exits 2, as `fleetwatch daily` does
+    return run(load_config(args.config), days)
 
 
 if __name__ == "__main__":

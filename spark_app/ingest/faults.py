@@ -5,9 +5,33 @@ from __future__ import annotations
 import itertools
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 KIND_CODES = {"event": 1, "diagnostic": 2}
+
+# The days the pipeline can represent: the daily job holds instants as pandas
+# datetime64[ns], 1677-09-21 00:12:43 .. 2262-04-11 23:47:16; these are the
+# whole days inside it. Ingestion refuses instants outside them, `daily --day`
+# such days.
+FIRST_DAY = date(1677, 9, 22)
+LAST_DAY = date(2262, 4, 10)
+EARLIEST_INSTANT = datetime.combine(FIRST_DAY, time(), UTC)
+LATEST_INSTANT = datetime.combine(LAST_DAY, time.max, UTC)
+
+# Longest serial number and model, in UTF-8 bytes: real ones are a few dozen
+# characters; this keeps the clustering key far below Cassandra's 64 KiB.
+MAX_NAME_BYTES = 256
+# Largest MID, CID and FMI: a signed 32-bit int, so a code fits any column type.
+MAX_CODE = 2**31 - 1
+
+
+def day_in_range(day: date) -> bool:
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def representable_days() -> str:
+    """The range, for messages."""
+    return f"{FIRST_DAY.isoformat()} .. {LAST_DAY.isoformat()}"
 
 
 def fault_tag(kind: str, mid: int, cid: int, fmi: int) -> str:

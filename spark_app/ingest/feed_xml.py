@@ -32,8 +32,12 @@ ISO/TS 15143-3 (AEMP 2.0 telematics): parsing a page, and rendering one
   with a time zone.
 - Element names are matched without their namespace, so a feed with or
   without the ISO namespace parses alike; unknown elements are ignored.
-- A page with a DOCTYPE is refused before parsing (no entity expansion,
-  no external entities), and so is one larger than ingest.max_page_bytes.
+- Pages are untrusted: they are parsed by defusedxml with DTDs forbidden, so
+  a page declaring a DOCTYPE or an entity is refused whatever its encoding
+  (no entity expansion, no external entities). A page larger than
+  ingest.max_page_bytes is refused unparsed, and one with elements nested
+  deeper than MAX_DEPTH (the format needs 4) is refused too: serializing a
+  rejected record is recursive.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_untrusted
 
 from spark_app.ingest.records import (
     FaultRow,
@@ -53,6 +60,7 @@ from spark_app.ingest.records import (
 )
 
 FEED_NAMESPACE = "http://standards.iso.org/iso/15143/-3"
+MAX_DEPTH = 32
 
 
 class MalformedPage(ValueError):
@@ -86,12 +94,15 @@ class FeedPage:
 def parse_page(body: bytes, max_bytes: int) -> FeedPage:
     if len(body) > max_bytes:
         raise MalformedPage(f"page larger than ingest.max_page_bytes ({max_bytes} bytes)")
-    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
-        raise MalformedPage("DOCTYPE and ENTITY declarations are not accepted")
     try:
-        root = ET.fromstring(body)
+        root = parse_untrusted(body, forbid_dtd=True)
+    except DefusedXmlException as error:
+        raise MalformedPage(f"DOCTYPE and ENTITY declarations are not accepted ({error})") \
+            from None
     except ET.ParseError as error:
         raise MalformedPage(f"not well-formed XML: {error}") from None
+    if _deeper_than(root, MAX_DEPTH):
+        raise MalformedPage(f"elements nested deeper than {MAX_DEPTH} levels")
     for element in root.iter():
         if isinstance(element.tag, str) and "}" in element.tag:
             element.tag = element.tag.split("}", 1)[1]
@@ -116,6 +127,17 @@ def record_row(record: FeedRecord, fetched_at: datetime, rules: RecordRules) -> 
                      text_code(record.fmi, "FMI"),
                      parse_timestamp(record.occurred, "OccurrenceTime"),
                      received_at, fetched_at + rules.future_tolerance, rules)
+
+
+def _deeper_than(root: ET.Element, levels: int) -> bool:
+    """Without recursion, which such a tree would exhaust."""
+    stack = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        if depth > levels:
+            return True
+        stack.extend((child, depth + 1) for child in element)
+    return False
 
 
 def _record(element: ET.Element) -> FeedRecord:

@@ -3,6 +3,7 @@ write the chunk's faults and rejections, go on. Memory holds one chunk."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from itertools import islice
@@ -36,7 +37,10 @@ def read_lines(handle, max_bytes: int) -> Iterator[tuple[int, bytes]]:
 def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
                  tally: Tally) -> None:
     """Ingest one file; `tally` counts what each written chunk held."""
-    source, rules = str(path), settings.rules
+    # absolute, so the same file named another way keys its rejects alike; a
+    # name that is not UTF-8 shown with U+FFFD, as Cassandra text must be UTF-8
+    source = os.fsencode(os.path.abspath(path)).decode("utf-8", "replace")
+    rules = settings.rules
     with open(path, "rb") as handle:
         lines = read_lines(handle, rules.max_record_bytes)
         while chunk := list(islice(lines, settings.chunk_rows)):
@@ -47,7 +51,7 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
                     faults.append(json_line_row(line, now, rules))
                 except Invalid as invalid:
                     payload = bounded_payload(line, settings.max_reject_payload_bytes)
-                    rejections.append(Rejection(f"{source}:{number}", str(invalid), payload))
+                    rejections.append(Rejection(source, number, str(invalid), payload))
             writer.write_faults(faults)
-            writer.write_rejections(rejections, now.date())
+            writer.write_rejections(rejections)
             tally.add(faults, len(rejections))

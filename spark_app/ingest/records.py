@@ -1,5 +1,5 @@
 """Fault records as they arrive, validated into the row written to `faults`,
-or refused with the reason stored in `rejected_messages`. Pure Python, no I/O.
+or refused with the reason stored in `ingest_rejects`. Pure Python, no I/O.
 
 A JSON line holds one fault:
 
@@ -8,11 +8,16 @@ A JSON line holds one fault:
      "ts": "2016-11-16T13:34:00Z", "received_at": "2016-11-18T20:30:00Z"}
 
 - `kind` is "event" (tag #1.MID.CID.FMI) or "diagnostic" (#2.…).
-- `mid`, `cid`, `fmi` are JSON integers >= 0; the string "12" is refused, so a
-  producer that quotes numbers is noticed instead of silently accepted.
+- `serial_number` and `model` are non-empty text of at most
+  faults.MAX_NAME_BYTES bytes of UTF-8 (a lone surrogate is refused).
+- `mid`, `cid`, `fmi` are JSON integers from 0 to faults.MAX_CODE; the string
+  "12" is refused, so a producer that quotes numbers is noticed instead of
+  silently accepted.
 - `ts` and `received_at` are ISO 8601 with a time zone (`Z` or `±HH:MM`); a
   timestamp without one is refused: guessing UTC would file a local-time
-  producer's faults under the wrong day without anyone noticing.
+  producer's faults under the wrong day without anyone noticing. Instants
+  outside faults.FIRST_DAY .. LAST_DAY are refused: the daily job cannot
+  represent them.
 - `received_at` is optional (default: when the line is read) and picks the
   day bucket (its UTC date).
 - A fault stamped more than `ingest.future_tolerance_s` after it was
@@ -27,7 +32,15 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from spark_app.ingest.faults import KIND_CODES, shard_of
+from spark_app.ingest.faults import (
+    EARLIEST_INSTANT,
+    KIND_CODES,
+    LATEST_INSTANT,
+    MAX_CODE,
+    MAX_NAME_BYTES,
+    representable_days,
+    shard_of,
+)
 
 # A validated fault, in the column order of FaultWriter.insert:
 #   (day, shard, model, tag, serial_number, ts, received_at)
@@ -35,6 +48,7 @@ from spark_app.ingest.faults import KIND_CODES, shard_of
 FaultRow = tuple
 
 _SHOWN_CHARS = 80  # how much of a bad value a reason quotes
+_MAX_CODE_DIGITS = len(str(MAX_CODE))
 
 
 class Invalid(ValueError):
@@ -50,10 +64,18 @@ class RecordRules:
 
 @dataclass(frozen=True)
 class Rejection:
-    """A row of `rejected_messages`, before it gets its day and id."""
+    """A row of `ingest_rejects`: what was refused, where it was, and why.
+    `position` is the line number in a file, the record's index in a feed page,
+    0 for a whole page; with `source` it is the key, so refusing the same record
+    again rewrites its row instead of adding one."""
     source: str
+    position: int
     reason: str
     payload: str
+
+
+def is_feed_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
 
 
 def parse_timestamp(value, field: str) -> datetime:
@@ -64,20 +86,28 @@ def parse_timestamp(value, field: str) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise Invalid(f"{field} is not an ISO 8601 timestamp: {_show(value)}") from None
-    if parsed.tzinfo is UTC:  # the common "…Z" case, no conversion
-        return parsed
-    if parsed.utcoffset() is None:
-        raise Invalid(f"{field} has no time zone (add Z or ±HH:MM): {_show(value)}")
-    return parsed.astimezone(UTC)
+    if parsed.tzinfo is not UTC:  # "…Z", the common case, needs no conversion
+        if parsed.utcoffset() is None:
+            raise Invalid(f"{field} has no time zone (add Z or ±HH:MM): {_show(value)}")
+        try:
+            parsed = parsed.astimezone(UTC)
+        except OverflowError:  # an offset that moves it past year 1 or 9999
+            raise _unrepresentable(value, field) from None
+    if not EARLIEST_INSTANT <= parsed <= LATEST_INSTANT:
+        raise _unrepresentable(value, field)
+    return parsed
+
+
+def _unrepresentable(value: str, field: str) -> Invalid:
+    return Invalid(f"{field} {_show(value)} is outside the days the pipeline can represent "
+                   f"({representable_days()}, UTC)")
 
 
 def fault_row(serial_number, model, kind, mid: int, cid: int, fmi: int, ts: datetime,
               received_at: datetime, latest_received: datetime, rules: RecordRules) -> FaultRow:
     """The `faults` row of one fault whose codes and times are already typed."""
-    if type(serial_number) is not str or not serial_number.strip():
-        raise Invalid("serial_number is missing or empty")
-    if type(model) is not str or not model.strip():
-        raise Invalid("model is missing or empty")
+    _check_name(serial_number, "serial_number")
+    _check_name(model, "model")
     code = KIND_CODES.get(kind) if type(kind) is str else None
     if code is None:
         raise Invalid(f"kind must be 'event' or 'diagnostic', got {_show(kind)}")
@@ -101,6 +131,8 @@ def json_line_row(line: bytes, now: datetime, rules: RecordRules) -> FaultRow:
         raise Invalid("line is not UTF-8") from None
     except ValueError as error:
         raise Invalid(f"not valid JSON: {error}") from None
+    except RecursionError:  # a few thousand '[' fit in a line
+        raise Invalid("not valid JSON: nested too deeply") from None
     if type(record) is not dict:
         raise Invalid(f"a line must hold a JSON object, got {type(record).__name__}")
     get = record.get
@@ -112,6 +144,19 @@ def json_line_row(line: bytes, now: datetime, rules: RecordRules) -> FaultRow:
                      received_at, now + rules.future_tolerance, rules)
 
 
+def _check_name(value, field: str) -> None:
+    """serial_number and model: text Cassandra can store in a key."""
+    if type(value) is not str or not value.strip():
+        raise Invalid(f"{field} is missing or empty")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise Invalid(f"{field} is not valid Unicode (a lone surrogate): {_show(value)}") from None
+    if size > MAX_NAME_BYTES:
+        raise Invalid(f"{field} is longer than {MAX_NAME_BYTES} bytes of UTF-8 "
+                      f"({size:,} bytes): {_show(value)}")
+
+
 def text_code(value: str | None, field: str) -> int:
     """MID/CID/FMI given as text (XML): decimal digits only."""
     if value is None:
@@ -119,12 +164,25 @@ def text_code(value: str | None, field: str) -> int:
     value = value.strip()
     if not (value.isascii() and value.isdigit()):
         raise Invalid(f"{field} must be a non-negative integer, got {_show(value)}")
-    return int(value)
+    # counted before int(): Python refuses to convert more than 4,300 digits
+    if len(value.lstrip("0")) > _MAX_CODE_DIGITS:
+        raise _too_large(value, field)
+    return _in_range(int(value), field)
+
+
+def _in_range(code: int, field: str) -> int:
+    if code > MAX_CODE:
+        raise _too_large(code, field)
+    return code
+
+
+def _too_large(value, field: str) -> Invalid:
+    return Invalid(f"{field} must be at most {MAX_CODE}, got {_show(value)}")
 
 
 def _json_code(value, field: str) -> int:
     if type(value) is int and value >= 0:
-        return value
+        return _in_range(value, field)
     if value is None:
         raise Invalid(f"{field} is missing")
     if type(value) is str:
@@ -138,7 +196,7 @@ def _show(value) -> str:
 
 
 def bounded_payload(raw: bytes | str, limit_bytes: int) -> str:
-    """The raw message as text for `rejected_messages`, cut to `limit_bytes`."""
+    """The raw message as text for `ingest_rejects`, cut to `limit_bytes`."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "replace")
     if len(raw) <= limit_bytes:

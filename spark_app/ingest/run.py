@@ -1,5 +1,5 @@
 """`fleetwatch ingest`: JSON-lines files, folders of them and XML feed URLs
-into Cassandra `faults` (rejects into `rejected_messages`), with counts.
+into Cassandra `faults` (rejects into `ingest_rejects`), with counts.
 
 Sources are ingested one after the other over one Cassandra session. A
 source that fails (Cassandra still unavailable after the retries, a feed
@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spark_app.common.config import Config
+from spark_app.ingest.records import is_feed_url
 from spark_app.ingest.settings import IngestSettings
 from spark_app.ingest.tally import Progress, Tally
 
 _DAYS_SHOWN = 10
-
-
-def is_feed_url(source: str) -> bool:
-    return source.startswith(("http://", "https://"))
 
 
 def expand_sources(arguments: list[str]) -> list[str]:

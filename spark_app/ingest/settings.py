@@ -19,6 +19,7 @@ class IngestSettings:
     batch_rows: int
     chunk_rows: int
     feed_timeout_s: float
+    feed_page_deadline_s: float
     max_page_bytes: int
     max_reject_payload_bytes: int
     progress_interval_s: float
@@ -44,6 +45,7 @@ class IngestSettings:
             batch_rows=positive("batch_rows"),
             chunk_rows=positive("chunk_rows"),
             feed_timeout_s=positive("feed_timeout_s"),
+            feed_page_deadline_s=positive("feed_page_deadline_s"),
             max_page_bytes=positive("max_page_bytes"),
             max_reject_payload_bytes=positive("max_reject_payload_bytes"),
             progress_interval_s=positive("progress_interval_s"))

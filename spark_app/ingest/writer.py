@@ -1,24 +1,23 @@
 """Writing ingested rows to Cassandra: prepared statements, many in flight,
 retried with backoff while Cassandra is briefly unavailable.
 
-Every write here is idempotent (faults and cursors are upserts by key; a
-rejected message gets its timeuuid before the first attempt), so retrying a
-write whose answer was lost never doubles a row.
+Every write here is idempotent (faults, rejects and cursors are upserts by
+key), so retrying a write whose answer was lost never doubles a row.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from spark_app.common.config import Config
 from spark_app.ingest.faults import FaultWriter
 from spark_app.ingest.records import FaultRow, Rejection
+from spark_app.ingest.rejects import INSERT_REJECT, reject_rows
 
 log = logging.getLogger("fleetwatch.ingest")
 
@@ -184,17 +183,13 @@ class IngestWriter:
     def __init__(self, session, keyspace: str, shards: int, rows: RowWriter, batch_rows: int):
         self.rows = rows
         self.faults = FaultWriter(session, keyspace, shards, batch_rows)
-        self.insert_rejection = session.prepare(
-            f"INSERT INTO {keyspace}.rejected_messages (day, id, source, reason, payload) "
-            "VALUES (?, ?, ?, ?, ?)")
+        self.insert_rejection = session.prepare(INSERT_REJECT.format(keyspace=keyspace))
 
     def write_faults(self, faults: list[FaultRow]) -> None:
         if faults:
             self.rows.execute_batches(self.faults.batches(faults))
 
-    def write_rejections(self, rejections: list[Rejection], day: date) -> None:
+    def write_rejections(self, rejections: list[Rejection]) -> None:
         if rejections:
-            # uuid1 is a timeuuid; made once here so a retried write keeps its id
-            self.rows.execute(self.insert_rejection, [
-                (day, uuid.uuid1(), rejection.source, rejection.reason, rejection.payload)
-                for rejection in rejections])
+            self.rows.execute(self.insert_rejection,
+                              reject_rows(rejections, datetime.now(UTC)))

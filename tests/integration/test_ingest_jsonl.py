@@ -15,7 +15,7 @@ from tests.support.ingest import (
     expected_keys,
     fault_keys,
     ingest_config,
-    rejections,
+    rejects_of,
 )
 
 
@@ -78,22 +78,21 @@ def test_bad_lines_are_rejected_with_their_reasons_and_the_rest_ingested(cassand
     assert (summary.faults, summary.rejected) == (4, 7)  # the duplicate is ingested twice
     assert len(fault_keys(cassandra, quick, [day])) == 3
 
-    reasons = {source.rsplit(":", 1)[1]: (reason, payload)
-               for source, reason, payload in rejections(cassandra, str(path))}
+    reasons = rejects_of(cassandra, str(path))
     expected = {
-        "2": "not valid JSON",
-        "3": "mid is missing",
-        "4": "fmi must be a JSON integer, not a string: '7x'",
-        "5": "ts is not an ISO 8601 timestamp: 'last tuesday'",
-        "6": "later than received_at 2003-04-04T20:30:00+00:00 plus ingest.future_tolerance_s",
-        "10": "line longer than ingest.max_record_bytes (8192 bytes)",
-        "11": "ts has no time zone",
+        2: "not valid JSON",
+        3: "mid is missing",
+        4: "fmi must be a JSON integer, not a string: '7x'",
+        5: "ts is not an ISO 8601 timestamp: 'last tuesday'",
+        6: "later than received_at 2003-04-04T20:30:00+00:00 plus ingest.future_tolerance_s",
+        10: "line longer than ingest.max_record_bytes (8192 bytes)",
+        11: "ts has no time zone",
     }
     assert sorted(reasons) == sorted(expected)
     for number, reason in expected.items():
         assert reason in reasons[number][0], (number, reasons[number])
-    assert reasons["3"][1] == lines[2], "the raw line is kept"
-    assert len(reasons["10"][1]) == 8193, "an oversized line is kept cut, not whole"
+    assert reasons[3][1] == lines[2], "the raw line is kept"
+    assert len(reasons[10][1]) == 8193, "an oversized line is kept cut, not whole"
 
 
 def test_an_empty_file_ingests_nothing_and_is_no_error(quick, tmp_path):

@@ -20,6 +20,7 @@ from schemas.migrations.baseline import baseline_metadata
 from schemas.relational import Base
 from spark_app.common.cassandra_session import apply_schema, cql_migrations
 from spark_app.common.config import load_config
+from spark_app.common.migration_steps import PYTHON_STEPS
 from spark_app.common.relational import create_tables, engine_for_url, view_statements
 from spark_app.common.schema_migrations import folder_migrations, upgrade_keyspace
 
@@ -239,10 +240,11 @@ def test_create_tables_twice_is_one_upgrade_then_nothing(db_url):
 # ---- Cassandra ----------------------------------------------------------------
 
 TEST_KEYSPACE = "fleetwatch_migrations_test"
-MIGRATIONS_1_TO_10 = [
+MIGRATIONS_1_TO_12 = [
     (1, "keyspace"), (2, "faults"), (3, "pending_faults"), (4, "rejected_messages"),
     (5, "temperature_windows"), (6, "feed_cursor"), (7, "temperature_alerts"),
-    (8, "mail_outbox"), (9, "stream_rejects_metrics"), (10, "pending_generations")]
+    (8, "mail_outbox"), (9, "stream_rejects_metrics"), (10, "pending_generations"),
+    (11, "ingest_rejects"), (12, "ingest_rejects_from_rejected_messages")]
 
 
 @pytest.fixture
@@ -274,7 +276,7 @@ def fault_rows(session) -> list[tuple]:
         f"FROM {TEST_KEYSPACE}.faults")]
 
 
-def test_a_keyspace_made_before_migrations_records_1_to_10_with_rows_intact(
+def test_a_keyspace_made_before_migrations_records_1_to_12_with_rows_intact(
         cassandra, keyspace_config):
     make_keyspace_before_migrations(keyspace_config, cassandra)
     cassandra.execute(
@@ -288,9 +290,9 @@ def test_a_keyspace_made_before_migrations_records_1_to_10_with_rows_intact(
         ("aemp", "/Fleet/FaultCodes?after=500", datetime(2016, 11, 18, 20, 30, 5)))
 
     first = apply_schema(keyspace_config, cassandra)
-    assert (first.before, first.after, first.applied) == (None, 10, tuple(range(1, 11)))
+    assert (first.before, first.after, first.applied) == (None, 12, tuple(range(1, 13)))
     versions = recorded(cassandra)
-    assert [(version, name) for version, name, _at in versions] == MIGRATIONS_1_TO_10
+    assert [(version, name) for version, name, _at in versions] == MIGRATIONS_1_TO_12
     assert fault_rows(cassandra) == [
         (date(2016, 11, 18), 3, "JAP", "#1.123.456.789", "JAP00100",
          datetime(2016, 11, 16, 13, 34, 0, 123000), datetime(2016, 11, 18, 20, 30))]
@@ -299,8 +301,8 @@ def test_a_keyspace_made_before_migrations_records_1_to_10_with_rows_intact(
         ("aemp", "/Fleet/FaultCodes?after=500")]
 
     second = apply_schema(keyspace_config, cassandra)
-    assert (second.before, second.after, second.applied) == (10, 10, ())
-    assert second.line() == f"keyspace {TEST_KEYSPACE} at schema version 10, nothing to apply"
+    assert (second.before, second.after, second.applied) == (12, 12, ())
+    assert second.line() == f"keyspace {TEST_KEYSPACE} at schema version 12, nothing to apply"
     assert recorded(cassandra) == versions  # applied_at untouched: nothing ran again
 
 
@@ -308,7 +310,7 @@ def test_a_new_numbered_migration_is_applied_once(cassandra, keyspace_config, tm
     apply_schema(keyspace_config, cassandra)
     folder = tmp_path / "cql"
     shutil.copytree(Path(__file__).parents[2] / "cql", folder)
-    (folder / "011_probe.cql").write_text(
+    (folder / "013_probe.cql").write_text(
         "-- Serves: nothing; a test table\n"
         "CREATE TABLE IF NOT EXISTS {keyspace}.probe (id int PRIMARY KEY, note text);\n")
     copies = []
@@ -318,10 +320,11 @@ def test_a_new_numbered_migration_is_applied_once(cassandra, keyspace_config, tm
         session.execute(f"INSERT INTO {keyspace}.probe (id, note) VALUES (1, 'copied')")
 
     migrations = folder_migrations(folder, TEST_KEYSPACE, "{'class': 'SimpleStrategy', "
-                                   "'replication_factor': 1}", {12: ("copy", copy_into_probe)})
+                                   "'replication_factor': 1}",
+                                   {**PYTHON_STEPS, 14: ("copy", copy_into_probe)})
     first = upgrade_keyspace(cassandra, TEST_KEYSPACE, migrations)
-    assert (first.before, first.after, first.applied) == (10, 12, (11, 12))
-    assert first.line() == f"keyspace {TEST_KEYSPACE} upgraded from version 10 to 12 (applied 11, 12)"
+    assert (first.before, first.after, first.applied) == (12, 14, (13, 14))
+    assert first.line() == f"keyspace {TEST_KEYSPACE} upgraded from version 12 to 14 (applied 13, 14)"
     assert [tuple(row) for row in cassandra.execute(
         f"SELECT id, note FROM {TEST_KEYSPACE}.probe")] == [(1, "copied")]
 
@@ -329,4 +332,4 @@ def test_a_new_numbered_migration_is_applied_once(cassandra, keyspace_config, tm
     assert second.applied == ()
     assert copies == [TEST_KEYSPACE]
     assert [(version, name) for version, name, _at in recorded(cassandra)] == [
-        *MIGRATIONS_1_TO_10, (11, "probe"), (12, "copy")]
+        *MIGRATIONS_1_TO_12, (13, "probe"), (14, "copy")]

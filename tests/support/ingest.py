@@ -4,7 +4,7 @@ reading back what was written (by partition, as the daily job does)."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 
 import numpy as np
 
@@ -47,16 +47,18 @@ def days_of(faults) -> list[date]:
 
 
 def rejections(cassandra, source_prefix: str) -> list[tuple[str, str, str]]:
-    """(source, reason, payload) rejected today (or yesterday, across midnight)
-    from sources starting with source_prefix."""
+    """(source, reason, payload) of every reject from sources starting with
+    source_prefix. A full read: the test keyspace's table is small."""
+    query = cassandra.prepare("SELECT source, reason, payload FROM ingest_rejects")
+    return [(row.source, row.reason, row.payload) for row in cassandra.execute(query)
+            if row.source.startswith(source_prefix)]
+
+
+def rejects_of(cassandra, source: str) -> dict[int, tuple[str, str]]:
+    """position -> (reason, payload) of the rejects of one file or page."""
     query = cassandra.prepare(
-        "SELECT source, reason, payload FROM rejected_messages WHERE day = ?")
-    today = datetime.now(UTC).date()
-    found = []
-    for day in (today, today - timedelta(days=1)):
-        found += [(row.source, row.reason, row.payload) for row in cassandra.execute(query, (day,))
-                  if row.source.startswith(source_prefix)]
-    return found
+        "SELECT position, reason, payload FROM ingest_rejects WHERE source = ?")
+    return {row.position: (row.reason, row.payload) for row in cassandra.execute(query, (source,))}
 
 
 def cursor_of(cassandra, feed: str) -> str | None:

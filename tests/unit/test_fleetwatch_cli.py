@@ -37,3 +37,23 @@ def test_rules_eval_stops_at_a_malformed_row_with_its_line(tmp_path):
                       "JAP00100,#A,yesterday\n")
     result = fleetwatch("rules", "eval", "#A", "--faults", str(faults))
     assert result.returncode == 2 and "line 3" in result.stderr
+
+
+def test_daily_refuses_a_day_the_pipeline_cannot_represent():
+    for args in (["--day", "0001-01-02"], ["--day", "1677-09-21"],
+                 ["--day", "2262-04-01", "--to", "2262-04-11"]):
+        refused = fleetwatch("daily", *args)
+        assert refused.returncode == 2, (args, refused.stderr)
+        assert "is outside the days the pipeline can represent (1677-09-22 .. 2262-04-10)" \
+            in refused.stderr
+        assert "Traceback" not in refused.stderr
+
+
+def test_the_first_and_last_representable_days_are_days_the_job_runs():
+    from datetime import date
+
+    from spark_app.daily.main import days_between
+
+    assert days_between(date(1677, 9, 22), None) == [date(1677, 9, 22)]
+    assert days_between(date(2262, 4, 9), date(2262, 4, 10)) == \
+        [date(2262, 4, 9), date(2262, 4, 10)]

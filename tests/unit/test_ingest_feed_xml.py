@@ -125,3 +125,70 @@ def test_next_links_resolve_against_the_page(href, expected):
 def test_a_next_link_to_another_host_is_refused():
     with pytest.raises(MalformedPage, match="leaves the feed's host"):
         _next_url("http://elsewhere/x", "http://h:1/f", "http://h:1/f")
+
+
+ENTITY_PAGE = """<?xml version="1.0" encoding="UTF-16"?>
+<!DOCTYPE FaultCodes [<!ENTITY big "XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX">]>
+<FaultCodes><FaultCode>
+  <EquipmentHeader><Model>JAP</Model><SerialNumber>&big;&big;&big;</SerialNumber></EquipmentHeader>
+  <CodeIdentifier><Kind>event</Kind><MID>1</MID><CID>2</CID><FMI>3</FMI></CodeIdentifier>
+  <OccurrenceTime datetime="2016-11-16T13:34:00Z"/>
+</FaultCode></FaultCodes>"""
+
+
+@pytest.mark.parametrize("declared, codec", [
+    ("UTF-16", "utf-16"),  # with a byte-order mark
+    ("UTF-16LE", "utf-16-le"),  # without one: the declaration names the encoding
+    ("UTF-16BE", "utf-16-be"),
+])
+def test_a_page_declaring_entities_is_refused_in_utf16_too(declared, codec):
+    body = ENTITY_PAGE.replace('"UTF-16"', f'"{declared}"').encode(codec)
+    with pytest.raises(MalformedPage, match="DOCTYPE and ENTITY declarations are not accepted"):
+        parse_page(body, MAX)
+
+
+def test_a_utf16_page_without_a_dtd_is_read():
+    body = PAGE.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    page = parse_page(body, MAX)
+    assert [record.serial_number for record in page.records] == ["JAP00100", "KOM00001"]
+
+
+@pytest.mark.parametrize("body, reason", [
+    (_record(mid="7" * 5000), "MID must be at most 2147483647, got '7777"),
+    (_record(fmi="2147483648"), "FMI must be at most 2147483647, got 2147483648"),
+    (_record(serial_number="S" * 70_000),
+     "serial_number is longer than 256 bytes of UTF-8 (70,000 bytes)"),
+    (_record(occurred="0001-01-01T00:00:00+01:00"),
+     "OccurrenceTime '0001-01-01T00:00:00+01:00' is outside the days the pipeline can represent"),
+    (_record(received="9999-12-31T23:59:59-01:00"),
+     "ReceivedTime '9999-12-31T23:59:59-01:00' is outside the days the pipeline can represent"),
+])
+def test_a_record_cassandra_cannot_hold_is_refused_with_its_reason(body, reason):
+    (record,) = parse_page(body, MAX).records
+    with pytest.raises(Invalid) as refused:
+        record_row(record, FETCHED, RULES)
+    assert reason in str(refused.value)
+
+
+def test_a_page_nested_too_deeply_is_refused_whole():
+    deep = "<x>" * 10_000 + "</x>" * 10_000
+    body = render_page([f"<FaultCode><EquipmentHeader>{deep}</EquipmentHeader></FaultCode>"],
+                       "/f", None, "x")
+    with pytest.raises(MalformedPage, match="elements nested deeper than 32 levels"):
+        parse_page(body, MAX)
+
+
+def test_a_page_nested_32_levels_is_read():
+    nested = "<x>" * 28 + "</x>" * 28  # FaultCodes > FaultCode > EquipmentHeader > Model > x…
+    body = render_page([render_record("S1", "M", "event", 1, 2, 3, "2016-11-16T13:34:00Z", None)
+                        .replace("</Model>", nested + "</Model>")], "/f", None, "x")
+    (record,) = parse_page(body, MAX).records
+    assert record.xml().count("<x") == 28  # the innermost written as <x />
+
+
+def test_a_next_link_too_long_to_key_its_page_is_refused():
+    page = "http://h:1/f?after=0"
+    with pytest.raises(MalformedPage, match=r"next link is longer than 8192 characters \(70,019\)"):
+        _next_url("/f?after=" + "9" * 70_000, page, "http://h:1/f")
+    longest = "/f?after=" + "9" * (8192 - len("http://h:1/f?after="))
+    assert _next_url(longest, page, "http://h:1/f") == "http://h:1" + longest

@@ -18,6 +18,7 @@ from spark_app.ingest.records import (
 )
 
 RULES = RecordRules(shards=16, max_record_bytes=512, future_tolerance=timedelta(days=1))
+WIDE = RecordRules(shards=16, max_record_bytes=8192, future_tolerance=timedelta(days=1))
 NOW = datetime(2016, 11, 20, 12, 0, tzinfo=UTC)
 GOOD = {"serial_number": "JAP00100", "model": "JAP", "kind": "event", "mid": 123, "cid": 456,
         "fmi": 789, "ts": "2016-11-16T13:34:00Z", "received_at": "2016-11-18T20:30:00Z"}
@@ -133,3 +134,44 @@ def test_a_line_of_exactly_the_maximum_is_kept_whole():
     data = b"z" * 100 + b"\n" + b"w" * 101 + b"\nend\n"
     assert [line for _, line in read_lines(io.BytesIO(data), max_bytes=100)] == \
         [b"z" * 100, b"w" * 101, b"end"]
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (line(serial_number="C1\ud800"),
+     r"serial_number is not valid Unicode (a lone surrogate): 'C1\ud800'"),
+    (line(model="\udfffJAP"), "model is not valid Unicode (a lone surrogate)"),
+    (line(serial_number="S" * 257), "serial_number is longer than 256 bytes of UTF-8 (257 bytes)"),
+    (line(model="é" * 129), "model is longer than 256 bytes of UTF-8 (258 bytes)"),
+    (line(ts="0001-01-01T00:00:00+01:00"),
+     "ts '0001-01-01T00:00:00+01:00' is outside the days the pipeline can represent "
+     "(1677-09-22 .. 2262-04-10, UTC)"),
+    (line(received_at="9999-12-31T23:59:59-01:00"),
+     "received_at '9999-12-31T23:59:59-01:00' is outside the days the pipeline can represent"),
+    (line(ts="0001-01-01T00:00:00Z"), "ts '0001-01-01T00:00:00Z' is outside the days"),
+    (line(ts="1677-09-21T23:59:59.999Z"), "ts '1677-09-21T23:59:59.999Z' is outside the days"),
+    (line(received_at="2262-04-11T00:00:00Z", ts="2262-04-10T00:00:00Z"),
+     "received_at '2262-04-11T00:00:00Z' is outside the days"),
+    (line(mid=2**31), "mid must be at most 2147483647, got 2147483648"),
+    (line(fmi=10**400), "fmi must be at most 2147483647, got 1000000000"),
+    (b"[" * 8000, "not valid JSON: nested too deeply"),
+])
+def test_values_cassandra_or_the_daily_job_cannot_hold_are_refused(raw, reason):
+    with pytest.raises(Invalid) as refused:
+        json_line_row(raw, NOW, WIDE)
+    assert reason in str(refused.value)
+
+
+def test_the_ends_of_the_representable_days_are_accepted():
+    earliest = json_line_row(line(ts="1677-09-22T00:00:00Z", mid=2**31 - 1), NOW, RULES)
+    assert earliest[5] == datetime(1677, 9, 22, tzinfo=UTC)
+    assert earliest[3] == "#1.2147483647.456.789"
+    late = NOW.replace(year=2262, month=4, day=11)
+    latest = json_line_row(line(ts="2262-04-10T23:59:59.999Z", received_at=...), late, RULES)
+    assert latest[5] == datetime(2262, 4, 10, 23, 59, 59, 999000, tzinfo=UTC)
+    assert json_line_row(line(serial_number="S" * 256), NOW, WIDE)[4] == "S" * 256
+
+
+def test_xml_codes_of_thousands_of_digits_are_refused_without_converting_them():
+    with pytest.raises(Invalid, match="MID must be at most 2147483647, got '9999"):
+        text_code("9" * 5000, "MID")
+    assert text_code("000000000000042", "MID") == 42, "leading zeros do not count"

@@ -189,18 +189,20 @@ def load_in_child(faults: int) -> None:
 
 def load_through_ingest(day: BenchDay, log: Log, chunk: int = 100_000) -> None:
     """The rows `fleetwatch ingest` writes, with its prepared statement and writer."""
+    from schemas.faults import Fault
     from spark_app.common.cassandra_session import cassandra_session
-    from spark_app.ingest.faults import Fault, FaultWriter
+    from spark_app.ingest.faults import FaultWriter
     from spark_app.sim.faults import simulate_faults
 
     simulated = simulate_faults(day.spec, SEED)
     total = len(simulated.serial_number)
     with cassandra_session(day.config, BENCH_KEYSPACE) as session:
-        writer = FaultWriter(session, BENCH_KEYSPACE, day.config.get("cassandra", "shards"))
+        shards = day.config.get("cassandra", "shards")
+        writer = FaultWriter(session, BENCH_KEYSPACE)
         began = time.monotonic()
         for start in range(0, total, chunk):
             end = min(start + chunk, total)
-            writer.write(Fault(serial, model, tag, _instant(ts), _instant(received))
+            writer.write(Fault.of(serial, model, tag, _instant(ts), _instant(received), shards)
                          for serial, model, tag, ts, received in zip(
                              simulated.serial_number[start:end], simulated.model[start:end],
                              simulated.tag[start:end], simulated.ts_ms[start:end],

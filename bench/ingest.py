@@ -52,7 +52,7 @@ def run(rows: int, seed: int, repeat: int = 2) -> dict:
         with open(path, "rb") as handle:  # the very rows ingest will write
             parameters = [json_line_row(line, now, settings.rules)
                           for _, line in read_lines(handle, settings.rules.max_record_bytes)]
-        writer = FaultWriter(session, BENCH_KEYSPACE, settings.rules.shards, settings.batch_rows)
+        writer = FaultWriter(session, BENCH_KEYSPACE, settings.batch_rows)
         batches = [(batch, None) for batch in writer.batches(parameters)]
 
         def driver_loop() -> float:

@@ -8,8 +8,8 @@ import sys
 import time
 from datetime import date, timedelta
 
+from schemas.faults import day_in_range, representable_days
 from spark_app.common.config import load_config
-from spark_app.ingest.faults import day_in_range, representable_days
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,47 +1,11 @@
-"""The fault record: its tag, its shard, and writing it to Cassandra."""
+"""Writing faults (schemas.faults.Fault) to Cassandra as partition batches."""
 
 from __future__ import annotations
 
 import itertools
-import zlib
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from collections.abc import Iterable
 
-KIND_CODES = {"event": 1, "diagnostic": 2}
-
-# The days the pipeline can represent: the daily job holds instants as pandas
-# datetime64[ns], 1677-09-21 00:12:43 .. 2262-04-11 23:47:16; these are the
-# whole days inside it. Ingestion refuses instants outside them, `daily --day`
-# such days.
-FIRST_DAY = date(1677, 9, 22)
-LAST_DAY = date(2262, 4, 10)
-EARLIEST_INSTANT = datetime.combine(FIRST_DAY, time(), UTC)
-LATEST_INSTANT = datetime.combine(LAST_DAY, time.max, UTC)
-
-# Longest serial number and model, in UTF-8 bytes: real ones are a few dozen
-# characters; this keeps the clustering key far below Cassandra's 64 KiB.
-MAX_NAME_BYTES = 256
-# Largest MID, CID and FMI: a signed 32-bit int, so a code fits any column type.
-MAX_CODE = 2**31 - 1
-
-
-def day_in_range(day: date) -> bool:
-    return FIRST_DAY <= day <= LAST_DAY
-
-
-def representable_days() -> str:
-    """The range, for messages."""
-    return f"{FIRST_DAY.isoformat()} .. {LAST_DAY.isoformat()}"
-
-
-def fault_tag(kind: str, mid: int, cid: int, fmi: int) -> str:
-    """`#1.MID.CID.FMI` for an event, `#2.…` for a diagnostic (RULES.md)."""
-    return f"#{KIND_CODES[kind]}.{mid}.{cid}.{fmi}"
-
-
-def shard_of(serial_number: str, shards: int) -> int:
-    # CRC32, not hash(): Python salts str hashes per process.
-    return zlib.crc32(serial_number.encode("utf-8")) % shards
+from schemas.faults import Fault
 
 
 def partition_chunks(rows: list[tuple], key_length: int, size: int) -> list[list[tuple]]:
@@ -57,20 +21,6 @@ def partition_chunks(rows: list[tuple], key_length: int, size: int) -> list[list
     return chunks
 
 
-@dataclass(frozen=True)
-class Fault:
-    serial_number: str
-    model: str
-    tag: str
-    ts: datetime          # aware, UTC
-    received_at: datetime  # aware, UTC
-
-    @property
-    def day(self) -> date:
-        """The day bucket: the UTC date the fault was received."""
-        return self.received_at.astimezone(UTC).date()
-
-
 class FaultWriter:
     """Upserts faults into `faults` (same key = same fault) with one prepared
     statement, sent as unlogged batches of rows that share their partition
@@ -81,22 +31,17 @@ class FaultWriter:
 
     PARTITION_KEY = 2  # (day, shard): the first two values of a row
 
-    def __init__(self, session, keyspace: str, shards: int, batch_rows: int = 50):
+    def __init__(self, session, keyspace: str, batch_rows: int = 50):
         self.session = session
-        self.shards = shards
         self.batch_rows = batch_rows
         self.insert = session.prepare(
             f"INSERT INTO {keyspace}.faults "
             "(day, shard, model, tag, serial_number, ts, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)")
 
-    def parameters(self, fault: Fault) -> tuple:
-        return (fault.day, shard_of(fault.serial_number, self.shards), fault.model, fault.tag,
-                fault.serial_number, fault.ts, fault.received_at)
-
-    def batches(self, rows: list[tuple]) -> list:
-        """Rows in `insert`'s column order → BatchStatements, each of at most
-        `batch_rows` rows of one partition."""
+    def batches(self, rows: list[Fault]) -> list:
+        """Faults (rows in `insert`'s column order) → BatchStatements, each of at
+        most `batch_rows` rows of one partition."""
         from cassandra.query import BatchStatement, BatchType
 
         batches = []
@@ -107,10 +52,10 @@ class FaultWriter:
             batches.append(batch)
         return batches
 
-    def write(self, faults) -> int:
+    def write(self, faults: Iterable[Fault]) -> int:
         from cassandra.concurrent import execute_concurrent
 
-        rows = [self.parameters(fault) for fault in faults]
+        rows = list(faults)
         execute_concurrent(self.session, [(batch, None) for batch in self.batches(rows)],
                            concurrency=16, raise_on_first_error=True)
         return len(rows)

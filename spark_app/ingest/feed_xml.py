@@ -50,8 +50,8 @@ from xml.sax.saxutils import escape, quoteattr
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_untrusted
 
+from schemas.faults import Fault
 from spark_app.ingest.records import (
-    FaultRow,
     Invalid,
     RecordRules,
     fault_row,
@@ -117,7 +117,7 @@ def parse_page(body: bytes, max_bytes: int) -> FeedPage:
                     tuple(_record(element) for element in root.findall("FaultCode")))
 
 
-def record_row(record: FeedRecord, fetched_at: datetime, rules: RecordRules) -> FaultRow:
+def record_row(record: FeedRecord, fetched_at: datetime, rules: RecordRules) -> Fault:
     received_at = fetched_at if record.received is None else \
         parse_timestamp(record.received, "ReceivedTime")
     if record.occurred is None:

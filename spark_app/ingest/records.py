@@ -32,20 +32,17 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from spark_app.ingest.faults import (
+from schemas.faults import (
     EARLIEST_INSTANT,
     KIND_CODES,
     LATEST_INSTANT,
     MAX_CODE,
     MAX_NAME_BYTES,
+    Fault,
+    format_tag,
     representable_days,
     shard_of,
 )
-
-# A validated fault, in the column order of FaultWriter.insert:
-#   (day, shard, model, tag, serial_number, ts, received_at)
-# a plain tuple because millions are built per run.
-FaultRow = tuple
 
 _SHOWN_CHARS = 80  # how much of a bad value a reason quotes
 _MAX_CODE_DIGITS = len(str(MAX_CODE))
@@ -104,7 +101,7 @@ def _unrepresentable(value: str, field: str) -> Invalid:
 
 
 def fault_row(serial_number, model, kind, mid: int, cid: int, fmi: int, ts: datetime,
-              received_at: datetime, latest_received: datetime, rules: RecordRules) -> FaultRow:
+              received_at: datetime, latest_received: datetime, rules: RecordRules) -> Fault:
     """The `faults` row of one fault whose codes and times are already typed."""
     _check_name(serial_number, "serial_number")
     _check_name(model, "model")
@@ -117,11 +114,11 @@ def fault_row(serial_number, model, kind, mid: int, cid: int, fmi: int, ts: date
         raise Invalid(f"ts {ts.isoformat()} is later than received_at {received_at.isoformat()} "
                       f"plus ingest.future_tolerance_s "
                       f"({rules.future_tolerance.total_seconds():.0f} s)")
-    return (received_at.date(), shard_of(serial_number, rules.shards), model,
-            f"#{code}.{mid}.{cid}.{fmi}", serial_number, ts, received_at)
+    return Fault(received_at.date(), shard_of(serial_number, rules.shards), model,
+                 format_tag(code, mid, cid, fmi), serial_number, ts, received_at)
 
 
-def json_line_row(line: bytes, now: datetime, rules: RecordRules) -> FaultRow:
+def json_line_row(line: bytes, now: datetime, rules: RecordRules) -> Fault:
     """Validate one JSON line (without its newline); `now` is when it was read."""
     if len(line) > rules.max_record_bytes:
         raise Invalid(f"line longer than ingest.max_record_bytes ({rules.max_record_bytes} bytes)")

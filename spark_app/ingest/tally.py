@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from operator import itemgetter
 
-from spark_app.ingest.records import FaultRow
+from schemas.faults import Fault
 
 _day_of = itemgetter(0)
 
@@ -25,7 +25,7 @@ class Tally:
         self.error: str | None = None
         self._on_change = on_change
 
-    def add(self, faults: list[FaultRow], rejected: int) -> None:
+    def add(self, faults: list[Fault], rejected: int) -> None:
         self.faults += len(faults)
         self.rejected += rejected
         self.days.update(map(_day_of, faults))

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from schemas.faults import Fault
 from spark_app.common.config import Config
 from spark_app.ingest.faults import FaultWriter
-from spark_app.ingest.records import FaultRow, Rejection
+from spark_app.ingest.records import Rejection
 from spark_app.ingest.rejects import INSERT_REJECT, reject_rows
 
 log = logging.getLogger("fleetwatch.ingest")
@@ -182,10 +183,10 @@ class IngestWriter:
 
     def __init__(self, session, keyspace: str, shards: int, rows: RowWriter, batch_rows: int):
         self.rows = rows
-        self.faults = FaultWriter(session, keyspace, shards, batch_rows)
+        self.faults = FaultWriter(session, keyspace, batch_rows)
         self.insert_rejection = session.prepare(INSERT_REJECT.format(keyspace=keyspace))
 
-    def write_faults(self, faults: list[FaultRow]) -> None:
+    def write_faults(self, faults: list[Fault]) -> None:
         if faults:
             self.rows.execute_batches(self.faults.batches(faults))
 

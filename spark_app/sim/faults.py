@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spark_app.ingest.faults import KIND_CODES
+from schemas.faults import KIND_CODES, format_tag
 from spark_app.ingest.feed_xml import render_record
 
 DAY_MS = 86_400_000
@@ -61,7 +61,7 @@ class TagVocabulary:
 
     def tags(self) -> np.ndarray:
         """(models, tags) array of tag strings, `#1.MID.CID.FMI` / `#2.…`."""
-        return np.array([[f"#{k}.{m}.{c}.{f}" for k, m, c, f in zip(*columns, strict=True)]
+        return np.array([[format_tag(k, m, c, f) for k, m, c, f in zip(*columns, strict=True)]
                          for columns in zip(self.kind_code, self.mid, self.cid, self.fmi,
                                             strict=True)],
                         dtype=object)

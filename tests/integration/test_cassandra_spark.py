@@ -4,9 +4,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from schemas.faults import Fault, fault_tag, shard_of
 from schemas.spark import CASSANDRA_TABLES
 from spark_app.common.cassandra_read import faults_of_day
-from spark_app.ingest.faults import Fault, FaultWriter, fault_tag, shard_of
+from spark_app.ingest.faults import FaultWriter
 
 DAY = date(2016, 11, 18)
 RECEIVED = datetime(2016, 11, 18, 20, 30, tzinfo=UTC)
@@ -16,12 +17,12 @@ T0 = datetime(2016, 11, 16, 13, 34, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def written(cassandra, config):
     cassandra.execute("TRUNCATE faults")
-    faults = [Fault(f"JAP{n:05d}", "JAP", fault_tag("event", 123, 456, n % 3),
-                    T0 + timedelta(seconds=n, milliseconds=n), RECEIVED)
+    shards = config.get("cassandra", "shards")
+    faults = [Fault.of(f"JAP{n:05d}", "JAP", fault_tag("event", 123, 456, n % 3),
+                       T0 + timedelta(seconds=n, milliseconds=n), RECEIVED, shards)
               for n in range(40)]
-    other_day = Fault("JAP00000", "JAP", "#1.1.1.1", T0, RECEIVED + timedelta(days=1))
-    writer = FaultWriter(cassandra, config.get("cassandra", "keyspace"),
-                         config.get("cassandra", "shards"))
+    other_day = Fault.of("JAP00000", "JAP", "#1.1.1.1", T0, RECEIVED + timedelta(days=1), shards)
+    writer = FaultWriter(cassandra, config.get("cassandra", "keyspace"))
     writer.write(faults + [other_day])
     return faults
 
@@ -39,8 +40,7 @@ def test_faults_round_trip_over_cql(cassandra, config, written):
 
 
 def test_reingesting_the_same_fault_is_an_upsert(cassandra, config, written):
-    writer = FaultWriter(cassandra, config.get("cassandra", "keyspace"),
-                         config.get("cassandra", "shards"))
+    writer = FaultWriter(cassandra, config.get("cassandra", "keyspace"))
     writer.write(written[:10])
     query = cassandra.prepare("SELECT count(*) FROM faults WHERE day = ? AND shard IN ?")
     count = cassandra.execute(

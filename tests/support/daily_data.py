@@ -9,12 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 
 from rules.parser import parse_rule
+from schemas.faults import Fault
 from schemas.relational import Violation
-from spark_app.ingest.faults import Fault, FaultWriter
+from spark_app.ingest.faults import FaultWriter
 from tests.support import oracle
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIRST_DAY = date(2016, 11, 14)
+SHARDS = 16  # the test configuration's cassandra.shards
 
 RULES = {  # model, expression
     "pair": ("JAP", "#A E:60 #B"),
@@ -43,14 +45,14 @@ def make_faults(seed: int, days: int, late: bool) -> list[Fault]:
                 ts = ts.replace(minute=rng.choice([0, 1, 2]), second=rng.choice([0, 30]))
             delay = timedelta(days=rng.randint(1, 3), hours=rng.randint(0, 20)) \
                 if late and rng.random() < 0.33 else timedelta(0)
-            faults.append(Fault(serial, model, rng.choice("ABCDE").join(["#", ""]),
-                                ts, ts + delay))
+            faults.append(Fault.of(serial, model, rng.choice("ABCDE").join(["#", ""]),
+                                   ts, ts + delay, SHARDS))
     return faults
 
 
 def write_faults(cassandra, config, faults):
-    FaultWriter(cassandra, config.get("cassandra", "keyspace"),
-                config.get("cassandra", "shards")).write(faults)
+    assert config.get("cassandra", "shards") == SHARDS
+    FaultWriter(cassandra, config.get("cassandra", "keyspace")).write(faults)
 
 
 def expected_violations(faults, ids, names) -> set[tuple[int, str, int]]:

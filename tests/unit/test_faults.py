@@ -1,10 +1,12 @@
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
-from spark_app.ingest.faults import Fault, fault_tag, partition_chunks, shard_of
+from schemas.faults import Fault, fault_tag, format_tag, shard_of
+from schemas.spark import FAULTS
+from spark_app.ingest.faults import partition_chunks
 
 
 @pytest.mark.parametrize("kind, codes, tag", [
@@ -22,7 +24,7 @@ def test_shard_is_crc32_of_the_serial():
 
 
 def test_shard_does_not_depend_on_the_process():
-    code = "from spark_app.ingest.faults import shard_of; print([shard_of(f'S{i}', 16) for i in range(50)])"
+    code = "from schemas.faults import shard_of; print([shard_of(f'S{i}', 16) for i in range(50)])"
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               env={"PYTHONHASHSEED": seed}, check=True).stdout
                for seed in ("1", "2", "3")}
@@ -30,9 +32,23 @@ def test_shard_does_not_depend_on_the_process():
 
 
 def test_day_bucket_is_the_utc_day_received():
-    fault = Fault("S1", "M", "#A", datetime(2016, 11, 16, tzinfo=UTC),
-                  datetime.fromisoformat("2016-11-18T23:30:00-03:00"))
+    fault = Fault.of("S1", "M", "#A", datetime(2016, 11, 16, tzinfo=UTC),
+                     datetime.fromisoformat("2016-11-18T23:30:00-03:00"), 16)
     assert str(fault.day) == "2016-11-19"
+
+
+def test_a_fault_is_a_row_of_faults_in_its_column_order():
+    received = datetime(2016, 11, 18, 20, 30, tzinfo=UTC)
+    fault = Fault.of("123456789", "JAP", "#1.123.456.789", datetime(2016, 11, 16, tzinfo=UTC),
+                     received, 16)
+    assert Fault._fields == tuple(FAULTS.fieldNames())
+    # shard 6: CRC-32 of "123456789" is 0xCBF43926, whose last hex digit is 6
+    assert tuple(fault) == (date(2016, 11, 18), 6, "JAP", "#1.123.456.789",
+                            "123456789", datetime(2016, 11, 16, tzinfo=UTC), received)
+
+
+def test_the_tag_format_of_a_kind_code():
+    assert format_tag(2, 0, 2147483647, 31) == "#2.0.2147483647.31"
 
 
 def test_batches_hold_rows_of_one_partition_and_at_most_the_size():

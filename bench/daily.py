@@ -345,7 +345,7 @@ def p2(faults: int, rules: int, log: Log = print) -> dict:
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    from spark_app.daily import frames
+    from spark_app.common.cassandra_read import faults_received
     from spark_app.daily.job import run_day
 
     with bench_day(faults, rules) as day:
@@ -357,7 +357,7 @@ def p2(faults: int, rules: int, log: Log = print) -> dict:
                 # bare count() is pushed down to Cassandra as one count(*)
                 # aggregation, which reads nothing into Spark and times out at 10M.
                 seen = Observation("scanned")
-                (frames.faults_received(spark, day.config, [DAY])
+                (faults_received(spark, day.config, [DAY])
                  .observe(seen, F.count(F.lit(1)).alias("rows"))
                  .write.format("noop").mode("overwrite").save())
                 return int(seen.get["rows"])
@@ -367,12 +367,12 @@ def p2(faults: int, rules: int, log: Log = print) -> dict:
             fleetwatch_s, result = _timed(lambda: run_day(spark, day.config, DAY))
             log(f"  fleetwatch: {fleetwatch_s:.1f}s, {result.violations_found:,} violations")
             thesis_s, thesis_found = _timed(lambda: _thesis(
-                spark, frames.faults_received(spark, day.config, [DAY]), day))
+                spark, faults_received(spark, day.config, [DAY]), day))
             log(f"  thesis-style: {thesis_s:.1f}s, {thesis_found:,} violations")
             second_scan_s, _ = _timed(scan)
             log(f"  bare connector scan again: {second_scan_s:.1f}s")
             required_s = required_pipeline_s(
-                spark, frames.faults_received(spark, day.config, [DAY]), rule_tags(spark, day))
+                spark, faults_received(spark, day.config, [DAY]), rule_tags(spark, day))
             log(f"  required pipeline from Cassandra, nothing evaluated: {required_s:.1f}s")
             insert_s, inserted = bare_insert_s(day)
             log(f"  bare sqlite3 insert of {inserted:,} violations: {insert_s:.1f}s")

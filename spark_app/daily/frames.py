@@ -17,12 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from schemas.spark import EVALUATION_INPUT, EVALUATION_OUTPUT, PENDING_FAULT, RULE_TAGS, VIOLATION
-from spark_app.common.cassandra_read import (  # noqa: F401  (faults_received: the job reads it here)
-    CASSANDRA_FORMAT,
-    faults_received,
-    partition_filter,
-    read_table,
-)
+from spark_app.common.cassandra_read import CASSANDRA_FORMAT, partition_filter, read_table
 from spark_app.common.config import Config
 from spark_app.daily.pending_blocks import decode_blocks
 

@@ -88,6 +88,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
+    from spark_app.common.cassandra_read import faults_received
     from spark_app.common.cassandra_session import cassandra_session
     from spark_app.daily import frames
     from spark_app.daily.evaluate import Evaluation
@@ -109,7 +110,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
 
         faults_seen, pending_seen = Observation("faults_read"), Observation("pending_read")
         if faults_of_day is None:
-            faults_of_day = frames.faults_received(spark, config, [day])
+            faults_of_day = faults_received(spark, config, [day])
         today = frames.relevant_faults(
             faults_of_day.observe(
                 faults_seen, F.count(F.lit(1)).alias("rows")),
@@ -122,7 +123,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
             # generation at all) see the recent past through `faults` itself.
             missing = frozenset().union(*plan.reread.values())
             pending.append(frames.relevant_faults(
-                frames.faults_received(spark, config, sorted(plan.reread)),
+                faults_received(spark, config, sorted(plan.reread)),
                 frames.rule_tags(spark, rulebook.tag_pairs(missing)), day))
         pending_input = frames.union_all(spark, pending).observe(
             pending_seen, F.count(F.lit(1)).alias("rows"))

@@ -146,10 +146,11 @@ def test_a_broken_stored_rule_is_skipped_and_reported(spark, cassandra, daily_en
 
 
 def test_join_with_rules_is_a_broadcast_hash_join(spark, config):
+    from spark_app.common.cassandra_read import faults_received
     from spark_app.daily import frames
 
     tags = frames.rule_tags(spark, [("JAP", "#A"), ("JAP", "#B")])
-    joined = frames.relevant_faults(frames.faults_received(spark, config, [FIRST_DAY]), tags,
+    joined = frames.relevant_faults(faults_received(spark, config, [FIRST_DAY]), tags,
                                     FIRST_DAY)
     plan = joined._jdf.queryExecution().executedPlan().toString()
     assert "BroadcastHashJoin" in plan, plan

@@ -141,7 +141,7 @@ def test_a_database_made_before_migrations_is_stamped_and_upgraded_losing_nothin
     current = fleetwatch("db", "current", env=env)
     assert f"database: at revision {head_revision()} (latest {head_revision()})" in current.stdout
     keyspace = config.get("cassandra", "keyspace")
-    assert f"cassandra: keyspace {keyspace} at schema version 10; up to date" in current.stdout
+    assert f"cassandra: keyspace {keyspace} at schema version 12; up to date" in current.stdout
     engine.dispose()
 
 

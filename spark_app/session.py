@@ -50,7 +50,22 @@ def spark_conf(config: Config, app_name: str | None = None,
     username = config.get("cassandra", "username")
     if username:
         settings["spark.cassandra.auth.username"] = username
-        settings["spark.cassandra.auth.password"] = config.secret("cassandra", "password") or ""
+    if config.get("cassandra", "ssl"):
+        settings["spark.cassandra.connection.ssl.enabledAlgorithms"] = ",".join(
+            config.get("cassandra", "ssl_cipher_suites"))
+    if config.get("cassandra", "ssl_trust_store"):
+        settings.update({
+            "spark.cassandra.connection.ssl.trustStore.path":
+                str(config.path("cassandra", "ssl_trust_store")),
+            "spark.cassandra.connection.ssl.trustStore.type":
+                config.get("cassandra", "ssl_trust_store_type")})
+    if config.get("cassandra", "ssl_key_store"):
+        settings.update({
+            "spark.cassandra.connection.ssl.clientAuth.enabled": "true",
+            "spark.cassandra.connection.ssl.keyStore.path":
+                str(config.path("cassandra", "ssl_key_store")),
+            "spark.cassandra.connection.ssl.keyStore.type":
+                config.get("cassandra", "ssl_key_store_type")})
     if not under_spark_submit():
         log_config = (PROJECT_HOME / "conf" / "log4j2.properties").as_uri()
         java_options = f"-Duser.timezone=UTC -Dlog4j2.configurationFile={log_config}"
@@ -63,6 +78,23 @@ def spark_conf(config: Config, app_name: str | None = None,
             "spark.executor.extraJavaOptions": java_options,
         })
     return settings
+
+
+def spark_secrets(config: Config) -> dict[str, str]:
+    """The connector's settings that hold secrets. They are set on the running
+    session, never passed to the builder: PySpark hands builder settings to
+    spark-submit as `--conf key=value`, and a command line is readable by every
+    local user in /proc/<pid>/cmdline. The connector reads spark.cassandra.* from
+    the session's settings for every read and write (and the catalog)."""
+    secrets = {}
+    if config.get("cassandra", "username"):
+        secrets["spark.cassandra.auth.password"] = config.secret("cassandra", "password") or ""
+    for key, setting in (("ssl_trust_store_password", "trustStore.password"),
+                         ("ssl_key_store_password", "keyStore.password")):
+        value = config.secret("cassandra", key)
+        if value:
+            secrets[f"spark.cassandra.connection.ssl.{setting}"] = value
+    return secrets
 
 
 def _local_jars(config: Config) -> list:
@@ -85,4 +117,7 @@ def build_spark_session(config: Config, app_name: str | None = None, **extra: st
     builder = SparkSession.builder
     for key, value in {**spark_conf(config, app_name), **extra}.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    for key, value in spark_secrets(config).items():
+        session.conf.set(key, value)
+    return session

@@ -81,11 +81,8 @@ def spark_conf(config: Config, app_name: str | None = None,
 
 
 def spark_secrets(config: Config) -> dict[str, str]:
-    """The connector's settings that hold secrets. They are set on the running
-    session, never passed to the builder: PySpark hands builder settings to
-    spark-submit as `--conf key=value`, and a command line is readable by every
-    local user in /proc/<pid>/cmdline. The connector reads spark.cassandra.* from
-    the session's settings for every read and write (and the catalog)."""
+    """The connector's settings that hold secrets, for build_spark_session to set
+    on the running context's SparkConf (see there)."""
     secrets = {}
     if config.get("cassandra", "username"):
         secrets["spark.cassandra.auth.password"] = config.secret("cassandra", "password") or ""
@@ -118,6 +115,12 @@ def build_spark_session(config: Config, app_name: str | None = None, **extra: st
     for key, value in {**spark_conf(config, app_name), **extra}.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
+    # Secrets go on the running context's SparkConf, which the connector reads for
+    # every read, write and catalog. Not on the builder: PySpark hands those settings
+    # to spark-submit as `--conf key=value`, a command line every local user can read
+    # in /proc/<pid>/cmdline. Nor with spark.conf.set: Spark copies session settings
+    # into each job's properties, and the event log only redacts those SparkConf holds.
+    live_conf = session.sparkContext._conf  # the JVM's own SparkConf, not a copy
     for key, value in spark_secrets(config).items():
-        session.conf.set(key, value)
+        live_conf.set(key, value)
     return session

@@ -151,7 +151,9 @@ def every_command_line() -> dict[int, bytes]:
 
 
 def test_spark_logs_in_and_no_command_line_or_file_holds_the_password(secure, tmp_path):
-    job = start_spark_job(app_environ(secure), tmp_path / "job")
+    events = tmp_path / "spark-events"
+    job = start_spark_job({**app_environ(secure), "FLEETWATCH_SPARK_EVENT_LOG_DIR": str(events)},
+                          tmp_path / "job")
     try:
         assert job.stdout.readline().strip() == "started", job.stderr.read()
         children = descendants(job.pid)
@@ -169,6 +171,8 @@ def test_spark_logs_in_and_no_command_line_or_file_holds_the_password(secure, tm
     assert job.returncode == 0, err
     assert out.splitlines()[-1] == "1"
     assert PASSWORD not in out + err
+    # The event log records the job's settings (Spark redacts keys naming a password).
+    assert [path.name for path in events.iterdir()], "the job wrote no event log"
     left_behind = [path for root in (tmp_path, Path(secure.environ["FLEETWATCH_PATHS_VAR_DIR"]))
                    for path in root.rglob("*")
                    if path.is_file() and PASSWORD.encode() in path.read_bytes()]

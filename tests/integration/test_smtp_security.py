@@ -103,8 +103,3 @@ def test_the_plaintext_opt_in_logs_in_without_tls(tmp_path):
         send_one(mailer(port, allow_plaintext_password="true"), "in clear, accepted")
         assert [m["Subject"] for m in sink.messages()] == ["in clear, accepted"]
         assert sink.login_attempts == [LoginAttempt("alerts", over_tls=False, accepted=True)]
-
-
-def test_starttls_and_ssl_together_are_refused():
-    with pytest.raises(ConfigError, match=r"smtp\.ssl"):
-        load_config(environ={"FLEETWATCH_SMTP_SSL": "true", "FLEETWATCH_SMTP_STARTTLS": "true"})

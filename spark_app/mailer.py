@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from spark_app.config import Config, ConfigError
 
@@ -21,11 +21,9 @@ class SmtpMailer:
     port: int
     starttls: bool = False
     implicit_tls: bool = False
-    # PEM file of the CA that signed the server's certificate (a private CA, a
-    # self-signed relay); empty: the system's trust store.
-    ca_file: str = ""
+    ca_file: str = ""  # PEM of the server's CA; empty: the system's trust store
     username: str = ""
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line
     allow_plaintext_password: bool = False
     timeout_s: float = 10.0
 

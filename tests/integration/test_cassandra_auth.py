@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -189,3 +190,46 @@ def test_spark_with_a_wrong_password_fails_with_a_message_saying_so(secure, tmp_
             job.wait()
     assert job.returncode != 0
     assert f"Provided username {ROLE} and/or password are incorrect" in err
+
+
+def fleetwatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "spark_app.cli", *args], env=env, text=True,
+                            capture_output=True, timeout=600)
+    assert result.returncode == 0, f"{args}: {result.stdout}\n{result.stderr}"
+    return result
+
+
+def test_the_daily_job_logs_in_and_no_command_line_or_file_holds_the_password(secure,
+                                                                              tmp_path):
+    env = {**os.environ, **app_environ(secure),
+           "FLEETWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'fleetwatch.db'}",
+           "FLEETWATCH_SPARK_EVENT_LOG_DIR": str(tmp_path / "spark-events")}
+    fleetwatch("db", "init", env=env)
+    fleetwatch("rules", "add", "--model", FAULT.model, FAULT.tag, env=env)
+    daily = subprocess.Popen([sys.executable, "-m", "spark_app.cli", "daily", "--day",
+                              "2024-05-01"], env=env, text=True, cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    jvm_seen, leaks = False, {}
+    try:
+        while daily.poll() is None:  # look at every process while the job runs
+            jvm_seen = jvm_seen or any(b"org.apache.spark.deploy.SparkSubmit" in line
+                                       for line in descendants(daily.pid).values())
+            leaks.update({pid: line for pid, line in every_command_line().items()
+                          if PASSWORD.encode() in line or STORE_PASSWORD.encode() in line})
+            time.sleep(0.2)
+        out, err = daily.communicate(timeout=60)
+    finally:
+        if daily.poll() is None:
+            daily.kill()
+            daily.wait()
+    assert daily.returncode == 0, err
+    assert jvm_seen, "the job's Spark JVM was never seen"
+    assert leaks == {}
+    assert "1 violations found" in out, out
+    report = fleetwatch("violations", "--format", "csv", env=env).stdout
+    assert "EX-00001" in report and "2024-05-01" in report, report
+    assert [path.name for path in (tmp_path / "spark-events").iterdir()]
+    left_behind = [path for root in (tmp_path, Path(secure.environ["FLEETWATCH_PATHS_VAR_DIR"]))
+                   for path in root.rglob("*")
+                   if path.is_file() and PASSWORD.encode() in path.read_bytes()]
+    assert left_behind == []

@@ -18,7 +18,7 @@ import pytest
 from spark_app.config import Config, load_config
 from spark_app.services import LocalCassandra
 from tests.support.second_cassandra import second_node_environ
-from tests.support.tls import PrivateCa, key_store, private_ca, trust_store
+from tests.support.tls import key_store, private_ca, trust_store
 
 # The superuser a new node creates; the tests log in as it only to create their role.
 SUPERUSER = ("cassandra", "cassandra")
@@ -58,10 +58,7 @@ client_encryption_options:
 @dataclass(frozen=True)
 class SecureNode:
     node: SecureCassandra
-    environ: dict[str, str]   # FLEETWATCH_* naming the node, its TLS files, no password
-    ca: PrivateCa
-    client_trust_store: Path
-    client_key_store: Path
+    environ: dict[str, str]   # FLEETWATCH_* naming the node and the client's TLS files
 
 
 @contextmanager
@@ -80,8 +77,8 @@ def secure_cassandra(tmp_path: Path, suite_config: Config):
                "FLEETWATCH_CASSANDRA_SSL_TRUST_STORE_TYPE": "PKCS12",
                "FLEETWATCH_CASSANDRA_SSL_KEY_STORE": str(stores / "client-key.p12"),
                "FLEETWATCH_CASSANDRA_SSL_KEY_STORE_TYPE": "PKCS12"}
-    client_trust = trust_store(ca.ca_cert, stores / "client-trust.p12", STORE_PASSWORD)
-    client_key = key_store(ca.client, stores / "client-key.p12", STORE_PASSWORD)
+    trust_store(ca.ca_cert, stores / "client-trust.p12", STORE_PASSWORD)
+    key_store(ca.client, stores / "client-key.p12", STORE_PASSWORD)
     node = SecureCassandra(
         load_config(environ={**environ, "FLEETWATCH_CASSANDRA_USERNAME": SUPERUSER[0]}),
         key_store(ca.server, stores / "server-key.p12", STORE_PASSWORD),
@@ -90,6 +87,6 @@ def secure_cassandra(tmp_path: Path, suite_config: Config):
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("FLEETWATCH_CASSANDRA_PASSWORD", SUPERUSER[1])
             node.start(echo=lambda *_: None)
-        yield SecureNode(node, environ, ca, client_trust, client_key)
+        yield SecureNode(node, environ)
     finally:
         node.stop(echo=lambda *_: None)

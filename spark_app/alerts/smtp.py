@@ -1,13 +1,18 @@
-"""Sending e-mail over SMTP (smtplib), with optional STARTTLS and login; the
-password only ever comes from FLEETWATCH_SMTP_PASSWORD."""
+"""Sending e-mail over SMTP (smtplib): implicit TLS (smtp.ssl), STARTTLS
+(smtp.starttls) or neither, and login; the password only ever comes from
+FLEETWATCH_SMTP_PASSWORD.
+
+A login over a connection without TLS would send the password in clear, so it
+is refused unless smtp.allow_plaintext_password says the risk is accepted.
+"""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from spark_app.common.config import Config
+from spark_app.common.config import Config, ConfigError
 
 
 @dataclass(frozen=True)
@@ -15,24 +20,47 @@ class SmtpMailer:
     host: str
     port: int
     starttls: bool = False
+    implicit_tls: bool = False
+    ca_file: str = ""  # PEM of the server's CA; empty: the system's trust store
     username: str = ""
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line
+    allow_plaintext_password: bool = False
     timeout_s: float = 10.0
+
+    def __post_init__(self):
+        if self.username and not self.encrypted and not self.allow_plaintext_password:
+            raise ConfigError(
+                f"SMTP login as {self.username!r} to {self.host}:{self.port} would send the "
+                "password unencrypted: set smtp.starttls (FLEETWATCH_SMTP_STARTTLS) or smtp.ssl "
+                "(FLEETWATCH_SMTP_SSL), or accept that anyone on the network path can read "
+                "it with smtp.allow_plaintext_password = true")
 
     @classmethod
     def from_config(cls, config: Config) -> SmtpMailer:
         return cls(host=config.get("smtp", "host"), port=config.get("smtp", "port"),
                    starttls=config.get("smtp", "starttls"),
+                   implicit_tls=config.get("smtp", "ssl"),
+                   ca_file=str(config.path("smtp", "ca_file"))
+                   if config.get("smtp", "ca_file") else "",
                    username=config.get("smtp", "username"),
                    password=config.secret("smtp", "password"),
+                   allow_plaintext_password=config.get("smtp", "allow_plaintext_password"),
                    timeout_s=config.get("smtp", "timeout_s"))
+
+    @property
+    def encrypted(self) -> bool:
+        return self.starttls or self.implicit_tls
 
     def connect(self) -> smtplib.SMTP:
         """An open, authenticated connection; raises OSError or SMTPException."""
-        connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+        if self.implicit_tls:
+            connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout_s,
+                                          context=self._tls_context())
+        else:
+            connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
         try:
-            if self.starttls:
-                connection.starttls(context=ssl.create_default_context())
+            if self.starttls and not self.implicit_tls:
+                connection.starttls(context=self._tls_context())
             if self.username:
                 connection.login(self.username, self.password or "")
         except BaseException:
@@ -40,3 +68,5 @@ class SmtpMailer:
             raise
         return connection
 
+    def _tls_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.ca_file or None)

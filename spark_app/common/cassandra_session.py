@@ -17,13 +17,9 @@ CQL_DIR = PROJECT_HOME / "cql"
 
 
 def cluster_from_config(config: Config, **overrides):
-    from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
-    username = config.get("cassandra", "username")
-    password = config.secret("cassandra", "password")
-    auth = PlainTextAuthProvider(username, password or "") if username else None
     profile = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(
             DCAwareRoundRobinPolicy(local_dc=config.get("cassandra", "local_dc") or None)),
@@ -31,13 +27,39 @@ def cluster_from_config(config: Config, **overrides):
     return Cluster(
         contact_points=config.get("cassandra", "hosts"),
         port=config.get("cassandra", "port"),
-        auth_provider=auth,
-        ssl_context=ssl.create_default_context() if config.get("cassandra", "ssl") else None,
+        auth_provider=auth_provider(config),
+        ssl_context=tls_context(config),
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         # Cassandra 4.1+ and 5.0 speak v5; fixing it avoids a noisy negotiation.
         protocol_version=overrides.pop("protocol_version", 5),
         **overrides,
     )
+
+
+def auth_provider(config: Config):
+    """Username and password (FLEETWATCH_CASSANDRA_PASSWORD), or None without a username."""
+    from cassandra.auth import PlainTextAuthProvider
+
+    username = config.get("cassandra", "username")
+    if not username:
+        return None
+    return PlainTextAuthProvider(username, config.secret("cassandra", "password") or "")
+
+
+def tls_context(config: Config) -> ssl.SSLContext | None:
+    """TLS verifying the nodes against cassandra.ssl_ca_file (else the system's
+    trust store), presenting cassandra.ssl_cert_file/ssl_key_file when set; None
+    without cassandra.ssl."""
+    if not config.get("cassandra", "ssl"):
+        return None
+    ca_file = config.get("cassandra", "ssl_ca_file")
+    context = ssl.create_default_context(
+        cafile=str(config.path("cassandra", "ssl_ca_file")) if ca_file else None)
+    if config.get("cassandra", "ssl_cert_file"):
+        key_file = config.get("cassandra", "ssl_key_file")
+        context.load_cert_chain(config.path("cassandra", "ssl_cert_file"),
+                                config.path("cassandra", "ssl_key_file") if key_file else None)
+    return context
 
 
 @contextmanager

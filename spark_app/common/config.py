@@ -21,7 +21,8 @@ DEFAULT_CONFIG_FILE = PROJECT_HOME / "conf" / "fleetwatch.toml"
 ENV_PREFIX = "FLEETWATCH_"
 
 # Secrets: read from the environment only, never from a file.
-SECRET_KEYS = {("cassandra", "password"), ("smtp", "password")}
+SECRET_KEYS = {("cassandra", "password"), ("cassandra", "ssl_trust_store_password"),
+               ("cassandra", "ssl_key_store_password"), ("smtp", "password")}
 
 # Keys that once existed, and why a file that still sets one should drop it.
 REMOVED_KEYS = {
@@ -210,6 +211,11 @@ def _check(values) -> None:
     require(values["daily"]["upsert_batch_size"] >= 1, "daily", "upsert_batch_size",
             "must be at least 1")
     require(bool(values["spark"]["master"]), "spark", "master", "must be set")
+    require(not (values["smtp"]["ssl"] and values["smtp"]["starttls"]), "smtp", "ssl",
+            "and smtp.starttls exclude each other (TLS from the start, or upgraded)")
+    for key in ("ssl_trust_store_type", "ssl_key_store_type"):
+        require(values["cassandra"][key] in ("JKS", "PKCS12"), "cassandra", key,
+                "must be JKS or PKCS12")
     url = values["database"]["url"]
     require("://" in url, "database", "url", "must be a SQLAlchemy URL")
     if urlsplit(url).password and os.environ.get(env_name("database", "url")) != url:

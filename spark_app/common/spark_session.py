@@ -50,7 +50,22 @@ def spark_conf(config: Config, app_name: str | None = None,
     username = config.get("cassandra", "username")
     if username:
         settings["spark.cassandra.auth.username"] = username
-        settings["spark.cassandra.auth.password"] = config.secret("cassandra", "password") or ""
+    if config.get("cassandra", "ssl"):
+        settings["spark.cassandra.connection.ssl.enabledAlgorithms"] = ",".join(
+            config.get("cassandra", "ssl_cipher_suites"))
+    if config.get("cassandra", "ssl_trust_store"):
+        settings.update({
+            "spark.cassandra.connection.ssl.trustStore.path":
+                str(config.path("cassandra", "ssl_trust_store")),
+            "spark.cassandra.connection.ssl.trustStore.type":
+                config.get("cassandra", "ssl_trust_store_type")})
+    if config.get("cassandra", "ssl_key_store"):
+        settings.update({
+            "spark.cassandra.connection.ssl.clientAuth.enabled": "true",
+            "spark.cassandra.connection.ssl.keyStore.path":
+                str(config.path("cassandra", "ssl_key_store")),
+            "spark.cassandra.connection.ssl.keyStore.type":
+                config.get("cassandra", "ssl_key_store_type")})
     if not under_spark_submit():
         log_config = (PROJECT_HOME / "conf" / "log4j2.properties").as_uri()
         java_options = f"-Duser.timezone=UTC -Dlog4j2.configurationFile={log_config}"
@@ -63,6 +78,20 @@ def spark_conf(config: Config, app_name: str | None = None,
             "spark.executor.extraJavaOptions": java_options,
         })
     return settings
+
+
+def spark_secrets(config: Config) -> dict[str, str]:
+    """The connector's settings that hold secrets, for build_spark_session to set
+    on the running context's SparkConf (see there)."""
+    secrets = {}
+    if config.get("cassandra", "username"):
+        secrets["spark.cassandra.auth.password"] = config.secret("cassandra", "password") or ""
+    for key, setting in (("ssl_trust_store_password", "trustStore.password"),
+                         ("ssl_key_store_password", "keyStore.password")):
+        value = config.secret("cassandra", key)
+        if value:
+            secrets[f"spark.cassandra.connection.ssl.{setting}"] = value
+    return secrets
 
 
 def _local_jars(config: Config) -> list:
@@ -85,4 +114,13 @@ def build_spark_session(config: Config, app_name: str | None = None, **extra: st
     builder = SparkSession.builder
     for key, value in {**spark_conf(config, app_name), **extra}.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    session = builder.getOrCreate()
+    # Secrets go on the running context's SparkConf, which the connector reads for
+    # every read, write and catalog. Not on the builder: PySpark hands those settings
+    # to spark-submit as `--conf key=value`, a command line every local user can read
+    # in /proc/<pid>/cmdline. Nor with spark.conf.set: Spark copies session settings
+    # into each job's properties, and the event log only redacts those SparkConf holds.
+    live_conf = session.sparkContext._conf  # the JVM's own SparkConf, not a copy
+    for key, value in spark_secrets(config).items():
+        live_conf.set(key, value)
+    return session

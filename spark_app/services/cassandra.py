@@ -118,7 +118,8 @@ class LocalCassandra:
                 raise ServiceError(
                     f"Cassandra exited with code {process.returncode} while starting:\n"
                     + self._log_tail())
-            if port_open(self.host, self.port) and _cql_answers(self.host, self.port):
+            if port_open(self.host, self.port) and _cql_answers(self.config, self.host,
+                                                                self.port):
                 return
             time.sleep(0.5)
         raise ServiceError(f"Cassandra (pid {pid}) did not answer CQL within "
@@ -137,13 +138,18 @@ class LocalCassandra:
         return stop_recorded(self.pid(), self.pid_file, "Cassandra", echo, timeout_s)
 
 
-def _cql_answers(host: str, port: int) -> bool:
+def _cql_answers(config: Config, host: str, port: int) -> bool:
+    """Whether the node answers a query, logged in and over TLS as configured (a node
+    with PasswordAuthenticator creates its first role a while after CQL opens)."""
     # heavy imports, only when starting
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import RoundRobinPolicy
 
+    from spark_app.common.cassandra_session import auth_provider, tls_context
+
     profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), request_timeout=5)
     cluster = Cluster([host], port=port, connect_timeout=5, protocol_version=5,
+                      auth_provider=auth_provider(config), ssl_context=tls_context(config),
                       execution_profiles={EXEC_PROFILE_DEFAULT: profile})
     try:
         session = cluster.connect()

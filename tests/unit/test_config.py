@@ -93,3 +93,23 @@ def test_secrets_come_only_from_the_environment(tmp_path: Path):
 def test_secret_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("FLEETWATCH_CASSANDRA_PASSWORD", "s3cret")
     assert load_config(environ={}).secret("cassandra", "password") == "s3cret"
+
+
+@pytest.mark.parametrize("section, key", [
+    ("cassandra", "ssl_trust_store_password"), ("cassandra", "ssl_key_store_password"),
+    ("smtp", "password")])
+def test_every_secret_is_refused_in_a_file(tmp_path: Path, section, key):
+    leaky = tmp_path / "leaky.toml"
+    leaky.write_text(f"[{section}]\n{key} = 'hunter2'\n")
+    with pytest.raises(ConfigError, match=f"FLEETWATCH_{section.upper()}_{key.upper()}"):
+        load_config(leaky, environ={})
+
+
+def test_smtp_ssl_and_starttls_exclude_each_other():
+    with pytest.raises(ConfigError, match=r"smtp\.ssl"):
+        load_config(environ={"FLEETWATCH_SMTP_SSL": "true", "FLEETWATCH_SMTP_STARTTLS": "true"})
+
+
+def test_a_key_store_type_the_jvm_does_not_read_is_refused():
+    with pytest.raises(ConfigError, match=r"cassandra\.ssl_trust_store_type"):
+        load_config(environ={"FLEETWATCH_CASSANDRA_SSL_TRUST_STORE_TYPE": "PEM"})

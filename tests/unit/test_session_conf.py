@@ -1,5 +1,5 @@
 from spark_app.common.config import load_config
-from spark_app.common.spark_session import spark_conf
+from spark_app.common.spark_session import spark_conf, spark_secrets
 
 
 def test_spark_settings_come_from_config(tmp_path):
@@ -26,3 +26,41 @@ def test_under_spark_submit_the_submitter_decides_master_and_jars(monkeypatch):
     settings = spark_conf(load_config(environ={}), local_jars=[])
     assert "spark.master" not in settings and "spark.jars" not in settings
     assert settings["spark.cassandra.connection.port"] == "9042"
+
+
+def test_secrets_are_kept_apart_from_the_settings_spark_submit_gets(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLEETWATCH_CASSANDRA_PASSWORD", "pw-1")
+    monkeypatch.setenv("FLEETWATCH_CASSANDRA_SSL_TRUST_STORE_PASSWORD", "pw-2")
+    monkeypatch.setenv("FLEETWATCH_CASSANDRA_SSL_KEY_STORE_PASSWORD", "pw-3")
+    config = load_config(environ={"FLEETWATCH_CASSANDRA_USERNAME": "fw"})
+    settings = spark_conf(config, local_jars=[])
+    assert not any(value in ("pw-1", "pw-2", "pw-3") for value in settings.values())
+    assert spark_secrets(config) == {
+        "spark.cassandra.auth.password": "pw-1",
+        "spark.cassandra.connection.ssl.trustStore.password": "pw-2",
+        "spark.cassandra.connection.ssl.keyStore.password": "pw-3"}
+
+
+def test_connector_tls_settings_come_from_config(tmp_path):
+    config = load_config(environ={
+        "FLEETWATCH_CASSANDRA_SSL": "true",
+        "FLEETWATCH_CASSANDRA_SSL_TRUST_STORE": "/etc/fw/trust.p12",
+        "FLEETWATCH_CASSANDRA_SSL_TRUST_STORE_TYPE": "PKCS12",
+        "FLEETWATCH_CASSANDRA_SSL_KEY_STORE": "/etc/fw/key.jks",
+        "FLEETWATCH_CASSANDRA_SSL_CIPHER_SUITES": "TLS_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256"})
+    settings = spark_conf(config, local_jars=[])
+    assert settings["spark.cassandra.connection.ssl.enabled"] == "true"
+    assert settings["spark.cassandra.connection.ssl.trustStore.path"] == "/etc/fw/trust.p12"
+    assert settings["spark.cassandra.connection.ssl.trustStore.type"] == "PKCS12"
+    assert settings["spark.cassandra.connection.ssl.clientAuth.enabled"] == "true"
+    assert settings["spark.cassandra.connection.ssl.keyStore.path"] == "/etc/fw/key.jks"
+    assert settings["spark.cassandra.connection.ssl.keyStore.type"] == "JKS"
+    assert settings["spark.cassandra.connection.ssl.enabledAlgorithms"] == \
+        "TLS_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256"
+
+
+def test_no_tls_settings_without_tls():
+    settings = spark_conf(load_config(environ={}), local_jars=[])
+    assert settings["spark.cassandra.connection.ssl.enabled"] == "false"
+    assert not [key for key in settings if key.startswith("spark.cassandra.connection.ssl.")
+                and key != "spark.cassandra.connection.ssl.enabled"]

@@ -8,11 +8,11 @@ import json
 import os
 
 import pytest
-from sqlalchemy import create_engine, insert, select, update
+from sqlalchemy import create_engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from rules.parser import parse_rule
-from schemas.relational import JobRun, Rule
+from schemas.relational import JobRun, Rule, Violation
 from spark_app.config import load_config
 from spark_app.daily.job import STEPS, InjectedFailure, run_day
 from spark_app.daily.pending import PendingGenerations
@@ -96,7 +96,36 @@ def test_in_order_data_gives_the_one_shot_tti_result(spark, cassandra, daily_env
     assert {rule_id for rule_id, _, _ in want} >= {ids["tti"], ids["tti single"]}
 
 
-def test_a_crash_after_any_step_then_a_rerun_changes_nothing(spark, cassandra, daily_env):
+def _die_killed(engine) -> None:
+    """Leave the crashed run's row as a killed driver does: as its start wrote
+    it, since no handler ran to record the end."""
+    with engine.begin() as connection:
+        connection.execute(update(JobRun).where(JobRun.status == "failed").values(
+            status="running", finished_at=None, error=None, violations_new=0))
+
+
+def books(engine) -> dict:
+    """Per day: the violations_new of its succeeded runs and the violations
+    stored under their ids; the violations stored under runs that did not
+    succeed; the runs left running."""
+    with engine.connect() as connection:
+        runs = connection.execute(
+            select(JobRun.day, JobRun.status, JobRun.violations_new, func.count(Violation.id))
+            .outerjoin(Violation, Violation.run_id == JobRun.run_id)
+            .group_by(JobRun.run_id, JobRun.day, JobRun.status, JobRun.violations_new)).all()
+        stored = connection.execute(select(func.count()).select_from(Violation)).scalar_one()
+    credited: dict = {}
+    for day, status, new, owned in runs:
+        if status == "succeeded":
+            day_new, day_owned = credited.get(day, (0, 0))
+            credited[day] = (day_new + new, day_owned + owned)
+    return {"credited": credited,
+            "uncredited": stored - sum(owned for _, owned in credited.values()),
+            "running": sum(status == "running" for _, status, _, _ in runs)}
+
+
+@pytest.mark.parametrize("death", ["raised", "killed"])
+def test_a_crash_after_any_step_then_a_rerun_changes_nothing(spark, cassandra, daily_env, death):
     config, engine, ids = daily_env
     faults = make_faults(seed=3, days=3, late=True)
     write_faults(cassandra, config, faults)
@@ -104,23 +133,37 @@ def test_a_crash_after_any_step_then_a_rerun_changes_nothing(spark, cassandra, d
     for day in days[:-1]:
         run_day(spark, config, day)
     last = days[-1]
+    stored_before = len(stored_violations(engine))
     snapshots = []
     for step in STEPS:
         with pytest.raises(InjectedFailure):
             run_day(spark, config, last, fail_after=step)
+        if death == "killed":
+            _die_killed(engine)
         run_day(spark, config, last)
         snapshots.append((stored_violations(engine), pending_state(cassandra, config)))
+        # The books add up: every violation is credited to one succeeded run
+        # of its day, and no run is left running.
+        state = books(engine)
+        assert state["uncredited"] == 0, (step, state)
+        assert state["running"] == 0, (step, state)
+        assert all(new == owned for new, owned in state["credited"].values()), (step, state)
+        assert state["credited"][last][0] == len(stored_violations(engine)) - stored_before, \
+            (step, state)
     run_day(spark, config, last)  # and once more after a success
     snapshots.append((stored_violations(engine), pending_state(cassandra, config)))
     assert all(snapshot == snapshots[0] for snapshot in snapshots[1:])
     without_tti = [name for name in RULES if "tti" not in RULES[name][1]]
     assert stored_violations(engine, {ids[n] for n in without_tti}) == \
         expected_violations(faults, ids, without_tti)
+    assert books(engine)["uncredited"] == 0
     with Session(engine) as session:
         statuses = [run.status for run in session.scalars(
             select(JobRun).where(JobRun.day == last).order_by(JobRun.started_at))]
-    assert statuses.count("failed") == len(STEPS) - 1  # a crash after "record" leaves it recorded
-    assert statuses.count("succeeded") >= len(STEPS) + 1
+    dead = "failed" if death == "raised" else "abandoned"
+    assert statuses.count(dead) == len(STEPS) - 1  # a crash after "record" leaves it recorded
+    assert statuses.count("succeeded") == len(STEPS) + 2
+    assert "running" not in statuses
 
 
 def test_a_broken_stored_rule_is_skipped_and_reported(spark, cassandra, daily_env):

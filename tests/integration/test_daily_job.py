@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from sqlalchemy import create_engine, func, insert, select, update
@@ -187,6 +191,49 @@ def test_the_books_add_up_after_a_crash_at_any_step(spark, cassandra, daily_env,
     state = books(engine)
     assert state["uncredited"] == 0 and all(
         new == owned for new, owned in state["credited"].values()), state
+
+
+def test_a_killed_driver_is_abandoned_and_its_rerun_is_credited(spark, cassandra, daily_env,
+                                                                tmp_path):
+    """A real `fleetwatch daily` killed (SIGKILL, no handler runs) once its
+    violations are stored, then the day run again."""
+    config, engine, ids = daily_env
+    faults = make_faults(seed=23, days=1, late=False)
+    write_faults(cassandra, config, faults)
+    day = received_days(faults)[0]
+    killed_run = select(JobRun.run_id).where(JobRun.status == "running").where(
+        select(Violation.id).where(Violation.run_id == JobRun.run_id).exists())
+    log = tmp_path / "driver.log"
+    with log.open("w") as output:
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "spark_app.cli", "daily", "--day", str(day)],
+            env={**os.environ, "FLEETWATCH_DATABASE_URL": config.database_url()},
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:  # between the upsert and the run's end: pending write, switch, drop
+            with engine.connect() as connection:
+                killed_id = connection.execute(killed_run).scalar()
+            if killed_id or driver.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver, its JVM and Python workers
+        driver.wait(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert killed_id, "the driver ended before it could be killed:\n" + log.read_text()
+
+    rerun = run_day(spark, config, day)
+    want = expected_violations(faults, ids, list(RULES))
+    assert stored_violations(engine) == want
+    with Session(engine) as session:
+        killed = session.get(JobRun, killed_id)
+        assert (killed.status, killed.violations_new) == ("abandoned", 0)
+        assert killed.finished_at is not None and rerun.run_id in killed.error
+        assert session.get(JobRun, rerun.run_id).violations_new == len(want)
+    assert books(engine) == {"credited": {day: (len(want), len(want))}, "uncredited": 0,
+                             "running": 0}
 
 
 def test_a_broken_stored_rule_is_skipped_and_reported(spark, cassandra, daily_env):

@@ -45,7 +45,6 @@ class RunLedger:
                         error=f"abandoned: still running when run {result.run_id} "
                               f"of the same day started")
                 .execution_options(synchronize_session=False))
-            result.status = RUNNING
             session.merge(_row(result, started, None, None))
 
     def succeed(self, result: RunResult, started: datetime, finished: datetime) -> None:

@@ -11,7 +11,8 @@
    blocks. Its output (violations and blocks, small) is cached.
 3. upsert the violations from the executors.
 4. pending: write generation as_of D, switch to it, drop those before D-H.
-5. record the run in job_runs.
+5. record the run in job_runs (spark_app.daily.run_ledger): a successful run
+   takes over the violations of the day's runs that died, so the books add up.
 
 Every step is idempotent on (D, data): a rerun, after success or a crash at
 any step, leaves the same violations and pending state.
@@ -19,13 +20,13 @@ any step, leaves the same violations and pending state.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from spark_app.common.config import Config
+from spark_app.daily.run_ledger import RunLedger
 
 STEPS = ("rules", "evaluate", "upsert", "pending_write", "switch", "drop", "record")
 FAIL_AFTER_ENV = "FLEETWATCH_TEST_FAIL_AFTER"  # test hook: crash right after a step
@@ -43,7 +44,8 @@ class RunResult:
     faults_read: int = 0
     pending_read: int = 0
     violations_found: int = 0
-    violations_new: int = 0
+    violations_inserted: int = 0  # by this run's upsert
+    violations_new: int = 0  # credited in job_runs: inserted plus taken over (run_ledger)
     skipped: list[dict] = field(default_factory=list)
     stages: list[dict] = field(default_factory=list)
 
@@ -62,23 +64,22 @@ def run_day(spark, config: Config, day: date, fail_after: str | None = None,
 
     fail_after = fail_after or os.environ.get(FAIL_AFTER_ENV)
     engine = engine_from_config(config)
+    ledger = RunLedger(engine)
     result = RunResult(run_id=str(uuid.uuid4()), day=day)
     started = _utcnow()
-    _record(engine, result, started, None)
+    ledger.start(result, started)
     group = f"fleetwatch-daily-{day}-{result.run_id[:8]}"
     spark.sparkContext.setJobGroup(group, f"fleetwatch daily {day}", interruptOnCancel=True)
     try:
         _run_steps(spark, config, engine, day, result, fail_after, faults_of_day)
-        result.status = "succeeded"
     except BaseException as error:
-        result.status = "failed"
         result.stages = _stages(spark, group)
-        _record(engine, result, started, _utcnow(), error=f"{type(error).__name__}: {error}")
+        ledger.fail(result, started, _utcnow(), error=f"{type(error).__name__}: {error}")
         raise
     finally:
         spark.sparkContext.setLocalProperty("spark.job.description", None)
     result.stages = _stages(spark, group)
-    _record(engine, result, started, _utcnow())
+    ledger.succeed(result, started, _utcnow())
     _fail_after("record", fail_after)
     return result
 
@@ -143,7 +144,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
             _fail_after("evaluate", fail_after)
 
             describe(f"upsert violations of {day}")
-            result.violations_found, result.violations_new = frames.upsert(
+            result.violations_found, result.violations_inserted = frames.upsert(
                 frames.violations(evaluated), evaluation)
             _fail_after("upsert", fail_after)
 
@@ -177,20 +178,3 @@ def _stages(spark, group: str) -> list[dict]:
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
-
-def _record(engine, result: RunResult, started: datetime, finished: datetime | None,
-            error: str | None = None) -> None:
-    """Insert or update this run's row in job_runs."""
-    from sqlalchemy.orm import Session
-
-    from schemas.relational import JobRun
-
-    with Session(engine) as session, session.begin():
-        session.merge(JobRun(
-            run_id=result.run_id, day=result.day,
-            started_at=started.replace(tzinfo=None),
-            finished_at=finished.replace(tzinfo=None) if finished else None,
-            status=result.status, faults_read=result.faults_read,
-            pending_read=result.pending_read, violations_new=result.violations_new,
-            rules_skipped=json.dumps(result.skipped),
-            stage_metrics=json.dumps(result.stages), error=error))

@@ -11,6 +11,7 @@ from typing import TextIO
 from sqlalchemy import Engine, select
 
 from schemas.relational import JobRun
+from spark_app.daily.run_ledger import SUCCEEDED
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def check_day(engine: Engine, day: date) -> RunCheck:
     if not runs:
         return RunCheck(False, f"no daily run recorded for {day}")
     run = runs[0]
-    if run.status != "succeeded":
+    if run.status != SUCCEEDED:
         return RunCheck(False, f"latest run of {day} ({run.run_id}) is {run.status}: {run.error}")
     skipped = json.loads(run.rules_skipped or "[]")
     note = f", {len(skipped)} rule(s) skipped" if skipped else ""

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
-from sqlalchemy import create_engine, insert, select, update
+from sqlalchemy import create_engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from rules.parser import parse_rule
-from schemas.relational import JobRun, Rule
+from schemas.relational import JobRun, Rule, Violation
 from spark_app.common.config import load_config
 from spark_app.common.relational import create_tables
 from spark_app.daily.job import STEPS, InjectedFailure, run_day
@@ -96,6 +100,34 @@ def test_in_order_data_gives_the_one_shot_tti_result(spark, cassandra, daily_env
     assert {rule_id for rule_id, _, _ in want} >= {ids["tti"], ids["tti single"]}
 
 
+def _die_killed(engine) -> None:
+    """Leave the crashed run's row as a killed driver does: as its start wrote
+    it, since no handler ran to record the end."""
+    with engine.begin() as connection:
+        connection.execute(update(JobRun).where(JobRun.status == "failed").values(
+            status="running", finished_at=None, error=None, violations_new=0))
+
+
+def books(engine) -> dict:
+    """Per day: the violations_new of its succeeded runs and the violations
+    stored under their ids; the violations stored under runs that did not
+    succeed; the runs left running."""
+    with engine.connect() as connection:
+        runs = connection.execute(
+            select(JobRun.day, JobRun.status, JobRun.violations_new, func.count(Violation.id))
+            .outerjoin(Violation, Violation.run_id == JobRun.run_id)
+            .group_by(JobRun.run_id, JobRun.day, JobRun.status, JobRun.violations_new)).all()
+        stored = connection.execute(select(func.count()).select_from(Violation)).scalar_one()
+    credited: dict = {}
+    for day, status, new, owned in runs:
+        if status == "succeeded":
+            day_new, day_owned = credited.get(day, (0, 0))
+            credited[day] = (day_new + new, day_owned + owned)
+    return {"credited": credited,
+            "uncredited": stored - sum(owned for _, owned in credited.values()),
+            "running": sum(status == "running" for _, status, _, _ in runs)}
+
+
 def test_a_crash_after_any_step_then_a_rerun_changes_nothing(spark, cassandra, daily_env):
     config, engine, ids = daily_env
     faults = make_faults(seed=3, days=3, late=True)
@@ -120,7 +152,88 @@ def test_a_crash_after_any_step_then_a_rerun_changes_nothing(spark, cassandra, d
         statuses = [run.status for run in session.scalars(
             select(JobRun).where(JobRun.day == last).order_by(JobRun.started_at))]
     assert statuses.count("failed") == len(STEPS) - 1  # a crash after "record" leaves it recorded
-    assert statuses.count("succeeded") >= len(STEPS) + 1
+    assert statuses.count("succeeded") == len(STEPS) + 2
+
+
+@pytest.mark.parametrize("death", ["raised", "killed"])
+def test_the_books_add_up_after_a_crash_at_any_step(spark, cassandra, daily_env, death):
+    """Day i crashes after step i the first time it runs (so the crash meets
+    the day's violations not yet stored), then runs again."""
+    config, engine, ids = daily_env
+    faults = make_faults(seed=19, days=len(STEPS), late=True)
+    write_faults(cassandra, config, faults)
+    days = received_days(faults)
+    for day, step in zip(days, STEPS, strict=False):
+        stored_before = len(stored_violations(engine))
+        with pytest.raises(InjectedFailure):
+            run_day(spark, config, day, fail_after=step)
+        if death == "killed":
+            _die_killed(engine)
+        run_day(spark, config, day)
+        state = books(engine)
+        # Every violation is credited to one succeeded run of its day, and
+        # no run is left running.
+        assert state["uncredited"] == 0, (step, state)
+        assert state["running"] == 0, (step, state)
+        assert all(new == owned for new, owned in state["credited"].values()), (step, state)
+        assert state["credited"][day][0] == len(stored_violations(engine)) - stored_before, \
+            (step, state)
+    for day in days[len(STEPS):]:
+        run_day(spark, config, day)
+    without_tti = [name for name in RULES if "tti" not in RULES[name][1]]
+    assert stored_violations(engine, {ids[n] for n in without_tti}) == \
+        expected_violations(faults, ids, without_tti)
+    with Session(engine) as session:
+        statuses = [run.status for run in session.scalars(select(JobRun))]
+    dead = "failed" if death == "raised" else "abandoned"
+    assert statuses.count(dead) == len(STEPS) - 1  # a crash after "record" leaves it recorded
+    assert "running" not in statuses
+    state = books(engine)
+    assert state["uncredited"] == 0 and all(
+        new == owned for new, owned in state["credited"].values()), state
+
+
+def test_a_killed_driver_is_abandoned_and_its_rerun_is_credited(spark, cassandra, daily_env,
+                                                                tmp_path):
+    """A real `fleetwatch daily` killed (SIGKILL, no handler runs) once its
+    violations are stored, then the day run again."""
+    config, engine, ids = daily_env
+    faults = make_faults(seed=23, days=1, late=False)
+    write_faults(cassandra, config, faults)
+    day = received_days(faults)[0]
+    killed_run = select(JobRun.run_id).where(JobRun.status == "running").where(
+        select(Violation.id).where(Violation.run_id == JobRun.run_id).exists())
+    log = tmp_path / "driver.log"
+    with log.open("w") as output:
+        driver = subprocess.Popen(
+            [sys.executable, "-m", "spark_app.cli", "daily", "--day", str(day)],
+            env={**os.environ, "FLEETWATCH_DATABASE_URL": config.database_url()},
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:  # between the upsert and the run's end: pending write, switch, drop
+            with engine.connect() as connection:
+                killed_id = connection.execute(killed_run).scalar()
+            if killed_id or driver.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver, its JVM and Python workers
+        driver.wait(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert killed_id, "the driver ended before it could be killed:\n" + log.read_text()
+
+    rerun = run_day(spark, config, day)
+    want = expected_violations(faults, ids, list(RULES))
+    assert stored_violations(engine) == want
+    with Session(engine) as session:
+        killed = session.get(JobRun, killed_id)
+        assert (killed.status, killed.violations_new) == ("abandoned", 0)
+        assert killed.finished_at is not None and rerun.run_id in killed.error
+        assert session.get(JobRun, rerun.run_id).violations_new == len(want)
+    assert books(engine) == {"credited": {day: (len(want), len(want))}, "uncredited": 0,
+                             "running": 0}
 
 
 def test_a_broken_stored_rule_is_skipped_and_reported(spark, cassandra, daily_env):

@@ -94,6 +94,7 @@ def load_config(path: str | os.PathLike | None = None,
 
     _merge_environment(values, schema, environ)
     _check(values)
+    _check_password_transport(values)
     home = Path(environ.get(ENV_PREFIX + "HOME") or PROJECT_HOME).resolve()
     return Config(values=values, home=home, source=source)
 
@@ -189,6 +190,18 @@ def _parse_env(raw: str, default, name: str):
 def _type_name(default) -> str:
     return {bool: "true or false", int: "an integer", float: "a number",
             list: "a list of strings"}.get(type(default), "a string")
+
+
+def _check_password_transport(values) -> None:
+    """No Cassandra password over a connection without TLS, unless accepted by name
+    (the password is read where Config.secret reads it: the process environment)."""
+    cassandra = values["cassandra"]
+    if (os.environ.get(env_name("cassandra", "password")) and not cassandra["ssl"]
+            and not cassandra["allow_plaintext_password"]):
+        raise ConfigError(
+            "a Cassandra password is set but cassandra.ssl is false: it would cross the "
+            "network in clear; turn on cassandra.ssl (FLEETWATCH_CASSANDRA_SSL=true), or accept "
+            "the risk with cassandra.allow_plaintext_password = true")
 
 
 def _check(values) -> None:

@@ -92,7 +92,8 @@ def test_secrets_come_only_from_the_environment(tmp_path: Path):
 
 def test_secret_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("FLEETWATCH_CASSANDRA_PASSWORD", "s3cret")
-    assert load_config(environ={}).secret("cassandra", "password") == "s3cret"
+    assert load_config(environ={"FLEETWATCH_CASSANDRA_SSL": "true"}).secret(
+        "cassandra", "password") == "s3cret"
 
 
 @pytest.mark.parametrize("section, key", [
@@ -113,3 +114,15 @@ def test_smtp_ssl_and_starttls_exclude_each_other():
 def test_a_key_store_type_the_jvm_does_not_read_is_refused():
     with pytest.raises(ConfigError, match=r"cassandra\.ssl_trust_store_type"):
         load_config(environ={"FLEETWATCH_CASSANDRA_SSL_TRUST_STORE_TYPE": "PEM"})
+
+
+def test_a_cassandra_password_without_tls_is_refused_unless_the_risk_is_accepted(monkeypatch):
+    monkeypatch.setenv("FLEETWATCH_CASSANDRA_PASSWORD", "s3cret")
+    secret = {"FLEETWATCH_CASSANDRA_USERNAME": "app"}
+    with pytest.raises(ConfigError, match=r"cassandra\.ssl is false.+allow_plaintext_password"):
+        load_config(environ=secret)
+    assert load_config(environ={**secret, "FLEETWATCH_CASSANDRA_SSL": "true"}).get(
+        "cassandra", "ssl") is True
+    accepted = load_config(environ={**secret,
+                                    "FLEETWATCH_CASSANDRA_ALLOW_PLAINTEXT_PASSWORD": "true"})
+    assert accepted.get("cassandra", "allow_plaintext_password") is True

@@ -32,7 +32,8 @@ def test_secrets_are_kept_apart_from_the_settings_spark_submit_gets(monkeypatch,
     monkeypatch.setenv("FLEETWATCH_CASSANDRA_PASSWORD", "pw-1")
     monkeypatch.setenv("FLEETWATCH_CASSANDRA_SSL_TRUST_STORE_PASSWORD", "pw-2")
     monkeypatch.setenv("FLEETWATCH_CASSANDRA_SSL_KEY_STORE_PASSWORD", "pw-3")
-    config = load_config(environ={"FLEETWATCH_CASSANDRA_USERNAME": "fw"})
+    config = load_config(environ={"FLEETWATCH_CASSANDRA_USERNAME": "fw",
+                                  "FLEETWATCH_CASSANDRA_SSL": "true"})
     settings = spark_conf(config, local_jars=[])
     assert not any(value in ("pw-1", "pw-2", "pw-3") for value in settings.values())
     assert spark_secrets(config) == {

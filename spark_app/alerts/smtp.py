@@ -13,6 +13,7 @@ import ssl
 from dataclasses import dataclass, field
 
 from spark_app.common.config import Config, ConfigError
+from spark_app.common.settings import SmtpSettings
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,12 @@ class SmtpMailer:
 
     @classmethod
     def from_config(cls, config: Config) -> SmtpMailer:
-        return cls(host=config.get("smtp", "host"), port=config.get("smtp", "port"),
-                   starttls=config.get("smtp", "starttls"),
-                   implicit_tls=config.get("smtp", "ssl"),
-                   ca_file=str(config.path("smtp", "ca_file"))
-                   if config.get("smtp", "ca_file") else "",
-                   username=config.get("smtp", "username"),
-                   password=config.secret("smtp", "password"),
-                   allow_plaintext_password=config.get("smtp", "allow_plaintext_password"),
-                   timeout_s=config.get("smtp", "timeout_s"))
+        smtp = config.settings(SmtpSettings)
+        return cls(host=smtp.host, port=smtp.port, starttls=smtp.starttls,
+                   implicit_tls=smtp.ssl, ca_file=str(smtp.ca_file or ""),
+                   username=smtp.username, password=config.secret("smtp", "password"),
+                   allow_plaintext_password=smtp.allow_plaintext_password,
+                   timeout_s=smtp.timeout_s)
 
     @property
     def encrypted(self) -> bool:

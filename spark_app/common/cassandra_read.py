@@ -8,13 +8,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_app.common.config import Config
+from spark_app.common.settings import CassandraSettings
 
 CASSANDRA_FORMAT = "org.apache.spark.sql.cassandra"
 
 
 def read_table(spark: SparkSession, config: Config, table: str) -> DataFrame:
     return (spark.read.format(CASSANDRA_FORMAT)
-            .options(keyspace=config.get("cassandra", "keyspace"), table=table)
+            .options(keyspace=config.settings(CassandraSettings).keyspace, table=table)
             .load())
 
 
@@ -22,7 +23,7 @@ def partition_filter(config: Config, column: str, days: list[date]):
     """`column IN (days) AND shard IN (0 … N-1)`: the whole partition key, so the
     connector pushes it to Cassandra as direct partition reads (restricting
     only the day would scan the table and filter in Spark)."""
-    shards = list(range(config.get("cassandra", "shards")))
+    shards = list(range(config.settings(CassandraSettings).shards))
     return F.col(column).isin(days) & F.col("shard").isin(shards)
 
 

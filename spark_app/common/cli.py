@@ -7,6 +7,7 @@ import sys
 
 from spark_app.common.cli_args import EXIT_FAILURE, EXIT_OK
 from spark_app.common.config import load_config
+from spark_app.common.settings import CassandraSettings
 
 
 def add_commands(commands) -> None:
@@ -63,7 +64,7 @@ def _db_current(config) -> None:
     from spark_app.common.relational import engine_from_config
     from spark_app.common.schema_migrations import recorded_versions
 
-    keyspace = config.get("cassandra", "keyspace")
+    keyspace = config.settings(CassandraSettings).keyspace
     with cassandra_session(config) as session:
         recorded = recorded_versions(session, keyspace) or set()
     where = f"at schema version {max(recorded)}" if recorded else "no schema version recorded"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 PROJECT_HOME = Path(__file__).resolve().parents[2]
@@ -39,11 +40,28 @@ class ConfigError(ValueError):
     """A configuration value is missing or wrong; the message names the key."""
 
 
+Settings = TypeVar("Settings")
+
+
 @dataclass(frozen=True)
 class Config:
     values: Mapping[str, Mapping[str, Any]]
     home: Path
     source: Path
+    _views: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def settings(self, view: type[Settings]) -> Settings:
+        """The typed, frozen settings `view` of its section, built once per Config.
+
+        `view` is a frozen dataclass naming its section in `SECTION`; each field
+        is the key of the same name. A `Path` field is made absolute against the
+        home (an empty `Path | None` is None), a list becomes a tuple; the
+        view's own `__post_init__` may check more. Values were type-checked at
+        load against the embedded defaults."""
+        built = self._views.get(view)
+        if built is None:
+            built = self._views[view] = _build_view(self, view)
+        return built
 
     def get(self, section: str, key: str) -> Any:
         try:
@@ -73,6 +91,23 @@ class Config:
             if relative and relative != ":memory:":
                 return prefix + str(self.home / relative)
         return url
+
+
+def _build_view(config: Config, view: type[Settings]) -> Settings:
+    hints = typing.get_type_hints(view)
+    values = {}
+    for item in fields(view):
+        raw = config.get(view.SECTION, item.name)
+        hint = hints[item.name]
+        if hint is Path:
+            values[item.name] = config.path(view.SECTION, item.name)
+        elif hint == Path | None:
+            values[item.name] = config.path(view.SECTION, item.name) if raw else None
+        elif isinstance(raw, list):
+            values[item.name] = tuple(raw)
+        else:
+            values[item.name] = raw
+    return view(**values)
 
 
 def env_name(section: str, key: str) -> str:

@@ -19,6 +19,7 @@ from pyspark.sql.types import StructType
 from schemas.spark import EVALUATION_INPUT, EVALUATION_OUTPUT, PENDING_FAULT, RULE_TAGS, VIOLATION
 from spark_app.common.cassandra_read import CASSANDRA_FORMAT, partition_filter, read_table
 from spark_app.common.config import Config
+from spark_app.common.settings import CassandraSettings
 from spark_app.daily.pending_blocks import decode_blocks
 
 
@@ -95,5 +96,5 @@ def upsert(violation_rows: DataFrame, evaluation) -> tuple[int, int]:
 
 def write_pending(blocks: DataFrame, config: Config) -> None:
     (blocks.write.format(CASSANDRA_FORMAT)
-     .options(keyspace=config.get("cassandra", "keyspace"), table="pending_faults")
+     .options(keyspace=config.settings(CassandraSettings).keyspace, table="pending_faults")
      .mode("append").save())

@@ -91,14 +91,17 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
 
     from spark_app.common.cassandra_read import faults_received
     from spark_app.common.cassandra_session import cassandra_session
+    from spark_app.common.settings import CassandraSettings
     from spark_app.daily import frames
     from spark_app.daily.evaluate import Evaluation
     from spark_app.daily.pending import PendingGenerations
     from spark_app.daily.rulebook import load_rulebook
+    from spark_app.daily.settings import DailySettings
 
     describe = spark.sparkContext.setJobDescription
-    horizon = config.get("daily", "horizon_days")
-    keyspace, shards = config.get("cassandra", "keyspace"), config.get("cassandra", "shards")
+    daily = config.settings(DailySettings)
+    cassandra = config.settings(CassandraSettings)
+    keyspace, shards = cassandra.keyspace, cassandra.shards
 
     rulebook = load_rulebook(engine)
     result.skipped = [skipped.as_dict() for skipped in rulebook.skipped]
@@ -107,7 +110,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
     with cassandra_session(config, keyspace) as session:
         generations = PendingGenerations(session, keyspace, shards)
         fingerprints = rulebook.fingerprints()
-        plan = generations.plan(day, horizon, fingerprints)
+        plan = generations.plan(day, daily.horizon_days, fingerprints)
 
         faults_seen, pending_seen = Observation("faults_read"), Observation("pending_read")
         if faults_of_day is None:
@@ -132,7 +135,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
         evaluation = Evaluation(
             rulebook.expressions(), tuple(rulebook.tag_rows()), plan.scope_rules,
             config.database_url(), result.run_id, _utcnow().replace(tzinfo=None),
-            config.get("daily", "upsert_batch_size"), shards, config.get("daily", "block_rows"))
+            daily.upsert_batch_size, shards, daily.block_rows)
         partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
         evaluated = frames.evaluated(today.unionByName(pending_input), evaluation,
                                      partitions).persist(StorageLevel.MEMORY_AND_DISK)
@@ -148,7 +151,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
                 frames.violations(evaluated), evaluation)
             _fail_after("upsert", fail_after)
 
-            if horizon:
+            if daily.horizon_days:
                 describe(f"write pending generation as of {day}")
                 generations.clear(day)
                 blocks = frames.pending_blocks(evaluated, day)
@@ -157,7 +160,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
                 generations.switch_to(day, fingerprints, _pending_count(blocks))
                 _fail_after("switch", fail_after)
                 # Keep D-H too: rerunning D needs D-H … D-1.
-                generations.drop_older_than(day - timedelta(days=horizon))
+                generations.drop_older_than(day - timedelta(days=daily.horizon_days))
             _fail_after("drop", fail_after)
         finally:
             evaluated.unpersist()

@@ -7,6 +7,7 @@ import sys
 
 from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, iso_instant
 from spark_app.common.config import load_config
+from spark_app.common.settings import CassandraSettings
 
 
 def add_commands(commands) -> None:
@@ -41,7 +42,7 @@ def run_ingest_status(args) -> int:
 
     config = load_config(args.config)
     with cassandra_session(config) as session:
-        states = FeedStates(session, config.get("cassandra", "keyspace")).all()
+        states = FeedStates(session, config.settings(CassandraSettings).keyspace).all()
     for state in states:
         print(f"{state.updated_at:%Y-%m-%dT%H:%M:%SZ}  {state.feed}  next: {state.next_url}")
     if args.since is None:

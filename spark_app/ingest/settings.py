@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from spark_app.common.config import Config, ConfigError, env_name
+from spark_app.common.settings import CassandraSettings
 from spark_app.ingest.records import RecordRules
 from spark_app.ingest.writer import RetryPolicy
 
@@ -33,9 +34,10 @@ class IngestSettings:
                                   f"got {value!r}")
             return value
 
+        cassandra = config.settings(CassandraSettings)
         return cls(
-            keyspace=config.get("cassandra", "keyspace"),
-            rules=RecordRules(shards=config.get("cassandra", "shards"),
+            keyspace=cassandra.keyspace,
+            rules=RecordRules(shards=cassandra.shards,
                               max_record_bytes=positive("max_record_bytes"),
                               future_tolerance=timedelta(seconds=positive("future_tolerance_s"))),
             retry=RetryPolicy(attempts=positive("retry_attempts"),

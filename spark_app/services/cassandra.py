@@ -15,6 +15,7 @@ from pathlib import Path
 
 from spark_app.common import jars
 from spark_app.common.config import PROJECT_HOME, Config
+from spark_app.common.settings import CassandraSettings
 from spark_app.services.process import (
     ServiceError,
     Status,
@@ -35,7 +36,8 @@ class LocalCassandra:
         self.log_dir = self.root / "logs"
         self.pid_file = config.var_dir / "run" / "cassandra.pid"
         self.host = "127.0.0.1"
-        self.port = config.get("cassandra", "port")
+        self.settings = config.settings(CassandraSettings)
+        self.port = self.settings.port
 
     # ---- state -------------------------------------------------------------
     def pid(self) -> int | None:
@@ -56,7 +58,7 @@ class LocalCassandra:
         this project starts is a cluster of its own: with a shared seed a second
         node (another var folder, other ports) would join the first one's ring and
         leave its tokens there when stopped, making the first answer Unavailable."""
-        storage_port = self.config.get("cassandra", "storage_port")
+        storage_port = self.settings.storage_port
         template = (CASSANDRA_CONF / "cassandra.yaml").read_text()
         rendered, count = re.subn(r'- seeds: "[^"]*"', f'- seeds: "127.0.0.1:{storage_port}"',
                                   template)
@@ -72,7 +74,7 @@ class LocalCassandra:
         jamm = next(jar_dir.glob("jamm-*.jar"), None)
         if jamm is None:
             raise ServiceError(f"jamm agent jar missing from {jar_dir}")
-        heap = self.config.get("cassandra", "heap")
+        heap = self.settings.heap
         flags = [line.strip() for line in
                  (CASSANDRA_CONF / "jvm17-server.options").read_text().splitlines()
                  if line.strip() and not line.lstrip().startswith("#")]
@@ -84,7 +86,7 @@ class LocalCassandra:
             f"-Dcassandra.storagedir={self.root}",
             f"-Dcassandra.logdir={self.log_dir}",
             f"-Dcassandra.native_transport_port={self.port}",
-            f"-Dcassandra.storage_port={self.config.get('cassandra', 'storage_port')}",
+            f"-Dcassandra.storage_port={self.settings.storage_port}",
             "-Dcassandra-foreground=yes",
             "-cp", f"{jar_dir}/*", CASSANDRA_MAIN,
         ]
@@ -112,7 +114,7 @@ class LocalCassandra:
         return self.status()
 
     def _wait_for_cql(self, pid: int, process: subprocess.Popen | None = None) -> None:
-        deadline = time.monotonic() + self.config.get("cassandra", "start_timeout_s")
+        deadline = time.monotonic() + self.settings.start_timeout_s
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
                 raise ServiceError(
@@ -123,7 +125,7 @@ class LocalCassandra:
                 return
             time.sleep(0.5)
         raise ServiceError(f"Cassandra (pid {pid}) did not answer CQL within "
-                           f"{self.config.get('cassandra', 'start_timeout_s')}s "
+                           f"{self.settings.start_timeout_s}s "
                            f"(cassandra.start_timeout_s):\n" + self._log_tail())
 
     def _log_tail(self, lines: int = 25) -> str:

@@ -14,6 +14,7 @@ import sys
 import time
 
 from spark_app.common.config import Config
+from spark_app.common.settings import SmtpSettings
 from spark_app.services.process import ServiceError, Status, port_open, recorded_pid, stop_recorded
 
 SINK_MODULE = "spark_app.services.smtp_sink"
@@ -27,15 +28,16 @@ class LocalMailSink:
     def __init__(self, config: Config):
         self.config = config
         self.host = "127.0.0.1"
-        self.port = config.get("smtp", "port")
-        self.directory = config.path("smtp", "sink_dir")
+        self.smtp = config.settings(SmtpSettings)
+        self.port = self.smtp.port
+        self.directory = self.smtp.sink_dir
         self.pid_file = config.var_dir / "run" / "mail-sink.pid"
         self.log_file = config.var_dir / "run" / "mail-sink.log"
 
     @property
     def wanted(self) -> bool:
         """Whether the configured SMTP server is this machine's loopback sink."""
-        return self.config.get("smtp", "host") in LOOPBACK_HOSTS
+        return self.smtp.host in LOOPBACK_HOSTS
 
     def pid(self) -> int | None:
         """The recorded pid if that process is alive and is our sink."""

@@ -33,8 +33,9 @@ from spark_app.alerts.state_machine import decisive_windows
 from spark_app.alerts.store import AlertStateStore
 from spark_app.alerts.thresholds import ThresholdSource
 from spark_app.common.config import Config
+from spark_app.common.settings import SmtpSettings
 from spark_app.stream.metrics import OBSERVED, ProgressRecorder, StreamMetricsStore
-from spark_app.stream.readings import ReadingRules, parse_readings, rejected_lines, valid_readings
+from spark_app.stream.readings import parse_readings, rejected_lines, valid_readings
 from spark_app.stream.rejected_readings import write_rejected
 from spark_app.stream.settings import StreamSettings
 from spark_app.stream.sources import read_lines
@@ -81,11 +82,12 @@ class TemperatureStream:
         self.settings = settings
         self.report = StreamReport()
         self._lock = threading.Lock()  # the two queries' batches run on separate threads
+        smtp = config.settings(SmtpSettings)
         self.alerts = AlertProcessor(
             AlertStateStore(session), CassandraOutbox(session),
             ThresholdSource(engine, settings.default_threshold_c, settings.thresholds_refresh_s),
             settings.policy, SmtpMailer.from_config(config),
-            Recipients(config.get("smtp", "sender"), config.get("smtp", "recipients")))
+            Recipients(smtp.sender, list(smtp.recipients)))
         self.recorder = ProgressRecorder(StreamMetricsStore(session), self._metrics_failed)
 
     # ---- the queries ---------------------------------------------------------
@@ -93,8 +95,7 @@ class TemperatureStream:
         settings = self.settings
         trigger = {"availableNow": True} if available_now else {"processingTime": settings.trigger}
         checkpoints = settings.checkpoint_dir
-        parsed = parse_readings(read_lines(self.spark, settings),
-                                ReadingRules.from_config(self.config))
+        parsed = parse_readings(read_lines(self.spark, settings), settings.readings)
         counted = parsed.observe(
             OBSERVED, F.count(F.lit(1)).alias("lines"),
             F.count(F.when(F.col("reject_reason").isNull(), 1)).alias("valid"),

@@ -13,6 +13,7 @@ import sys
 import threading
 
 from spark_app.common.config import Config, ConfigError, load_config
+from spark_app.common.settings import CassandraSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +42,7 @@ def run(config: Config, available_now: bool, stop: threading.Event | None = None
         _stop_on_signals(stop)
     cluster = cluster_from_config(config)
     try:
-        session = cluster.connect(config.get("cassandra", "keyspace"))
+        session = cluster.connect(config.settings(CassandraSettings).keyspace)
         stream = TemperatureStream(spark, config, settings, session, engine_from_config(config))
         return stream.run(available_now, stop)
     finally:

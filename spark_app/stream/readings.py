@@ -39,11 +39,6 @@ class ReadingRules:
     max_valid_c: float = 400.0
     max_clock_ahead_s: int = 300
 
-    @classmethod
-    def from_config(cls, config) -> ReadingRules:
-        return cls(config.get("stream", "min_valid_c"), config.get("stream", "max_valid_c"),
-                   config.get("stream", "max_clock_ahead_s"))
-
 
 def parse_readings(lines: DataFrame, rules: ReadingRules) -> DataFrame:
     """lines (value, source, position, received_at) -> one row per non-blank line:

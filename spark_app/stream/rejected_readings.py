@@ -7,6 +7,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from spark_app.common.config import Config
+from spark_app.common.settings import CassandraSettings
 
 CASSANDRA_FORMAT = "org.apache.spark.sql.cassandra"
 
@@ -26,5 +27,5 @@ def with_record_keys(rejected: DataFrame) -> DataFrame:
 
 def write_rejected(batch: DataFrame, config: Config) -> None:
     (with_record_keys(batch).write.format(CASSANDRA_FORMAT)
-     .options(keyspace=config.get("cassandra", "keyspace"), table="rejected_readings")
+     .options(keyspace=config.settings(CassandraSettings).keyspace, table="rejected_readings")
      .mode("append").save())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from spark_app.alerts.state_machine import AlertPolicy
 from spark_app.common.config import Config, ConfigError, env_name
+from spark_app.stream.readings import ReadingRules
 
 SOURCES = ("files", "kafka")
 _DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day)s?\s*$")
@@ -43,6 +44,7 @@ class StreamSettings:
     default_threshold_c: float
     thresholds_refresh_s: int
     policy: AlertPolicy
+    readings: ReadingRules
 
     @classmethod
     def from_config(cls, config: Config) -> StreamSettings:
@@ -81,6 +83,7 @@ class StreamSettings:
             default_threshold_c=get("default_threshold_c"),
             thresholds_refresh_s=get("thresholds_refresh_s"),
             policy=AlertPolicy(hysteresis_c=get("hysteresis_c"), reminder=reminder),
+            readings=ReadingRules(get("min_valid_c"), get("max_valid_c"), get("max_clock_ahead_s")),
         )
 
 

@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from spark_app.alerts.state_machine import WindowStat
 from spark_app.common.config import Config
+from spark_app.common.settings import CassandraSettings
 
 CASSANDRA_FORMAT = "org.apache.spark.sql.cassandra"
 
@@ -36,7 +37,7 @@ def windowed_averages(readings: DataFrame, window: str, slide: str,
 def write_windows(batch: DataFrame, config: Config, ttl_s: int) -> None:
     """Upsert by (equipment, window): a replayed batch overwrites the same rows."""
     (batch.write.format(CASSANDRA_FORMAT)
-     .options(keyspace=config.get("cassandra", "keyspace"), table="temperature_windows",
+     .options(keyspace=config.settings(CassandraSettings).keyspace, table="temperature_windows",
               ttl=str(ttl_s))
      .mode("append").save())
 

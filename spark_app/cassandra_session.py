@@ -12,6 +12,7 @@ CQL_DIR = PROJECT_HOME / "cql"
 
 
 def cluster_from_config(config: Config, **overrides):
+    from cassandra import ConsistencyLevel
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
@@ -22,6 +23,7 @@ def cluster_from_config(config: Config, **overrides):
     profile = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(
             DCAwareRoundRobinPolicy(local_dc=config.get("cassandra", "local_dc") or None)),
+        consistency_level=ConsistencyLevel.name_to_value[config.get("cassandra", "consistency")],
         request_timeout=overrides.pop("request_timeout", 30))
     return Cluster(
         contact_points=config.get("cassandra", "hosts"),

@@ -23,6 +23,11 @@ ENV_PREFIX = "FLEETWATCH_"
 # Secrets: read from the environment only, never from a file.
 SECRET_KEYS = {("cassandra", "password"), ("smtp", "password")}
 
+# Cassandra consistency levels valid for both reads and writes (ANY is write-only and
+# acknowledges a write no replica holds; SERIAL levels are for lightweight transactions).
+CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_ONE", "LOCAL_QUORUM",
+                      "EACH_QUORUM")
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or wrong; the message names the key."""
@@ -194,6 +199,8 @@ def _check(values) -> None:
     require(values["cassandra"]["keyspace"].isidentifier(), "cassandra", "keyspace",
             "must be a CQL identifier")
     require(values["cassandra"]["shards"] >= 1, "cassandra", "shards", "must be at least 1")
+    require(values["cassandra"]["consistency"] in CONSISTENCY_LEVELS, "cassandra", "consistency",
+            "must be one of " + ", ".join(CONSISTENCY_LEVELS))
     require(values["daily"]["horizon_days"] >= 0, "daily", "horizon_days",
             "must not be negative")
     require(values["daily"]["upsert_batch_size"] >= 1, "daily", "upsert_batch_size",

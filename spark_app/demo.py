@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from spark_app.common.config import Config
+from spark_app.common.settings import SparkSettings
 
 DEMO_START = date(2016, 11, 14)
 DEMO_DAYS = 4
@@ -101,7 +102,7 @@ def run_demo(config: Config) -> int:
     print("  fleetwatch runs                          the runs, with counts; per-stage Spark "
           "metrics in job_runs.stage_metrics")
     print(f"  Spark UI                                 http://127.0.0.1:"
-          f"{config.get('spark', 'ui_port')} while a job runs")
+          f"{config.settings(SparkSettings).ui_port} while a job runs")
     print(f"  make history                             History Server over "
           f"{config.path('spark', 'event_log_dir')} at http://127.0.0.1:18080")
     print(f"  {config.path('smtp', 'sink_dir')}/*.eml    every e-mail the local SMTP server received")

@@ -12,21 +12,25 @@ from spark_app.common.schema_migrations import (
     folder_migrations,
     upgrade_keyspace,
 )
+from spark_app.common.settings import CassandraSettings
 
 CQL_DIR = PROJECT_HOME / "cql"
 
 
 def cluster_from_config(config: Config, **overrides):
+    from cassandra import ConsistencyLevel
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
+    cassandra = config.settings(CassandraSettings)
     profile = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(
-            DCAwareRoundRobinPolicy(local_dc=config.get("cassandra", "local_dc") or None)),
+            DCAwareRoundRobinPolicy(local_dc=cassandra.local_dc or None)),
+        consistency_level=ConsistencyLevel.name_to_value[cassandra.consistency],
         request_timeout=overrides.pop("request_timeout", 30))
     return Cluster(
-        contact_points=config.get("cassandra", "hosts"),
-        port=config.get("cassandra", "port"),
+        contact_points=list(cassandra.hosts),
+        port=cassandra.port,
         auth_provider=auth_provider(config),
         ssl_context=tls_context(config),
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
@@ -40,7 +44,7 @@ def auth_provider(config: Config):
     """Username and password (FLEETWATCH_CASSANDRA_PASSWORD), or None without a username."""
     from cassandra.auth import PlainTextAuthProvider
 
-    username = config.get("cassandra", "username")
+    username = config.settings(CassandraSettings).username
     if not username:
         return None
     return PlainTextAuthProvider(username, config.secret("cassandra", "password") or "")
@@ -50,15 +54,13 @@ def tls_context(config: Config) -> ssl.SSLContext | None:
     """TLS verifying the nodes against cassandra.ssl_ca_file (else the system's
     trust store), presenting cassandra.ssl_cert_file/ssl_key_file when set; None
     without cassandra.ssl."""
-    if not config.get("cassandra", "ssl"):
+    cassandra = config.settings(CassandraSettings)
+    if not cassandra.ssl:
         return None
-    ca_file = config.get("cassandra", "ssl_ca_file")
     context = ssl.create_default_context(
-        cafile=str(config.path("cassandra", "ssl_ca_file")) if ca_file else None)
-    if config.get("cassandra", "ssl_cert_file"):
-        key_file = config.get("cassandra", "ssl_key_file")
-        context.load_cert_chain(config.path("cassandra", "ssl_cert_file"),
-                                config.path("cassandra", "ssl_key_file") if key_file else None)
+        cafile=str(cassandra.ssl_ca_file) if cassandra.ssl_ca_file else None)
+    if cassandra.ssl_cert_file:
+        context.load_cert_chain(cassandra.ssl_cert_file, cassandra.ssl_key_file)
     return context
 
 
@@ -76,10 +78,11 @@ def cql_migrations(config: Config) -> list[Migration]:
     """The schema's migrations, with keyspace and replication filled in."""
     from spark_app.common.migration_steps import PYTHON_STEPS
 
-    return folder_migrations(CQL_DIR, config.get("cassandra", "keyspace"),
-                             config.get("cassandra", "replication"), PYTHON_STEPS)
+    cassandra = config.settings(CassandraSettings)
+    return folder_migrations(CQL_DIR, cassandra.keyspace, cassandra.replication, PYTHON_STEPS)
 
 
 def apply_schema(config: Config, session) -> CqlUpgrade:
     """Create or upgrade the keyspace and its tables to the latest schema version."""
-    return upgrade_keyspace(session, config.get("cassandra", "keyspace"), cql_migrations(config))
+    return upgrade_keyspace(session, config.settings(CassandraSettings).keyspace,
+                            cql_migrations(config))

@@ -35,6 +35,11 @@ REMOVED_KEYS = {
     ("database", "postgres_port"): "it was never read; the tests start their own PostgreSQL",
 }
 
+# Cassandra consistency levels valid for both reads and writes (ANY is write-only and
+# acknowledges a write no replica holds; SERIAL levels are for lightweight transactions).
+CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_ONE", "LOCAL_QUORUM",
+                      "EACH_QUORUM")
+
 
 class ConfigError(ValueError):
     """A configuration value is missing or wrong; the message names the key."""
@@ -254,6 +259,8 @@ def _check(values) -> None:
     require(values["cassandra"]["keyspace"].isidentifier(), "cassandra", "keyspace",
             "must be a CQL identifier")
     require(values["cassandra"]["shards"] >= 1, "cassandra", "shards", "must be at least 1")
+    require(values["cassandra"]["consistency"] in CONSISTENCY_LEVELS, "cassandra", "consistency",
+            "must be one of " + ", ".join(CONSISTENCY_LEVELS))
     require(values["daily"]["horizon_days"] >= 0, "daily", "horizon_days",
             "must not be negative")
     require(values["daily"]["upsert_batch_size"] >= 1, "daily", "upsert_batch_size",

@@ -20,6 +20,7 @@ class CassandraSettings:
     username: str  # its password: FLEETWATCH_CASSANDRA_PASSWORD, read where it is used
     local_dc: str
     replication: str
+    consistency: str  # of every request, driver and connector, reads and writes
     shards: int
     ssl: bool
     allow_plaintext_password: bool

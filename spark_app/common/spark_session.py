@@ -12,6 +12,7 @@ import sys
 
 from spark_app.common import jars
 from spark_app.common.config import PROJECT_HOME, Config
+from spark_app.common.settings import CassandraSettings, SparkSettings
 
 CONNECTOR_EXTENSIONS = "com.datastax.spark.connector.CassandraSparkExtensions"
 
@@ -25,55 +26,51 @@ def spark_conf(config: Config, app_name: str | None = None,
                local_jars: list | None = None) -> dict[str, str]:
     """The Spark settings fleetwatch needs, as a plain dict (testable without a JVM).
     `local_jars` defaults to the fetched connector bundle."""
-    event_dir = config.path("spark", "event_log_dir")
+    spark, cassandra = config.settings(SparkSettings), config.settings(CassandraSettings)
     settings = {
-        "spark.app.name": app_name or config.get("spark", "app_name"),
+        "spark.app.name": app_name or spark.app_name,
         "spark.sql.extensions": CONNECTOR_EXTENSIONS,
         "spark.sql.catalog.cassandra": "com.datastax.spark.connector.datasource.CassandraCatalog",
-        "spark.cassandra.connection.host": ",".join(config.get("cassandra", "hosts")),
-        "spark.cassandra.connection.port": str(config.get("cassandra", "port")),
-        "spark.cassandra.connection.ssl.enabled": str(config.get("cassandra", "ssl")).lower(),
+        "spark.cassandra.connection.host": ",".join(cassandra.hosts),
+        "spark.cassandra.connection.port": str(cassandra.port),
+        "spark.cassandra.connection.ssl.enabled": str(cassandra.ssl).lower(),
+        # The same level as the driver's sessions: the job reads what ingest wrote.
+        "spark.cassandra.input.consistency.level": cassandra.consistency,
+        "spark.cassandra.output.consistency.level": cassandra.consistency,
         "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": str(config.get("spark", "shuffle_partitions")),
+        "spark.sql.shuffle.partitions": str(spark.shuffle_partitions),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.sql.execution.arrow.maxRecordsPerBatch": str(config.get("spark",
-                                                                      "arrow_batch_rows")),
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(spark.arrow_batch_rows),
         "spark.eventLog.enabled": "true",
-        "spark.eventLog.dir": event_dir.as_uri(),
-        "spark.ui.enabled": str(config.get("spark", "ui_enabled")).lower(),
-        "spark.ui.port": str(config.get("spark", "ui_port")),
+        "spark.eventLog.dir": spark.event_log_dir.as_uri(),
+        "spark.ui.enabled": str(spark.ui_enabled).lower(),
+        "spark.ui.port": str(spark.ui_port),
         "spark.ui.showConsoleProgress": "false",
     }
-    local_dc = config.get("cassandra", "local_dc")
-    if local_dc:
-        settings["spark.cassandra.connection.localDC"] = local_dc
-    username = config.get("cassandra", "username")
-    if username:
-        settings["spark.cassandra.auth.username"] = username
-    if config.get("cassandra", "ssl"):
+    if cassandra.local_dc:
+        settings["spark.cassandra.connection.localDC"] = cassandra.local_dc
+    if cassandra.username:
+        settings["spark.cassandra.auth.username"] = cassandra.username
+    if cassandra.ssl:
         settings["spark.cassandra.connection.ssl.enabledAlgorithms"] = ",".join(
-            config.get("cassandra", "ssl_cipher_suites"))
-    if config.get("cassandra", "ssl_trust_store"):
+            cassandra.ssl_cipher_suites)
+    if cassandra.ssl_trust_store:
         settings.update({
-            "spark.cassandra.connection.ssl.trustStore.path":
-                str(config.path("cassandra", "ssl_trust_store")),
-            "spark.cassandra.connection.ssl.trustStore.type":
-                config.get("cassandra", "ssl_trust_store_type")})
-    if config.get("cassandra", "ssl_key_store"):
+            "spark.cassandra.connection.ssl.trustStore.path": str(cassandra.ssl_trust_store),
+            "spark.cassandra.connection.ssl.trustStore.type": cassandra.ssl_trust_store_type})
+    if cassandra.ssl_key_store:
         settings.update({
             "spark.cassandra.connection.ssl.clientAuth.enabled": "true",
-            "spark.cassandra.connection.ssl.keyStore.path":
-                str(config.path("cassandra", "ssl_key_store")),
-            "spark.cassandra.connection.ssl.keyStore.type":
-                config.get("cassandra", "ssl_key_store_type")})
+            "spark.cassandra.connection.ssl.keyStore.path": str(cassandra.ssl_key_store),
+            "spark.cassandra.connection.ssl.keyStore.type": cassandra.ssl_key_store_type})
     if not under_spark_submit():
         log_config = (PROJECT_HOME / "conf" / "log4j2.properties").as_uri()
         java_options = f"-Duser.timezone=UTC -Dlog4j2.configurationFile={log_config}"
         settings.update({
-            "spark.master": config.get("spark", "master"),
+            "spark.master": spark.master,
             "spark.jars": ",".join(str(path) for path in (
                 _local_jars(config) if local_jars is None else local_jars)),
-            "spark.driver.memory": config.get("spark", "driver_memory"),
+            "spark.driver.memory": spark.driver_memory,
             "spark.driver.extraJavaOptions": java_options,
             "spark.executor.extraJavaOptions": java_options,
         })
@@ -84,7 +81,7 @@ def spark_secrets(config: Config) -> dict[str, str]:
     """The connector's settings that hold secrets, for build_spark_session to set
     on the running context's SparkConf (see there)."""
     secrets = {}
-    if config.get("cassandra", "username"):
+    if config.settings(CassandraSettings).username:
         secrets["spark.cassandra.auth.password"] = config.secret("cassandra", "password") or ""
     for key, setting in (("ssl_trust_store_password", "trustStore.password"),
                          ("ssl_key_store_password", "keyStore.password")):
@@ -96,7 +93,8 @@ def spark_secrets(config: Config) -> dict[str, str]:
 
 def _local_jars(config: Config) -> list:
     """The connector's jars, and Spark's Kafka source when the stream reads Kafka."""
-    bundles = ["spark"] + (["kafka"] if config.get("stream", "source") == "kafka" else [])
+    # The stream's source is read raw: its typed view (stream.settings) is the stream box's.
+    bundles = ["spark"] + (["kafka"] if config.values["stream"]["source"] == "kafka" else [])
     return [path for bundle in bundles for path in jars.jar_paths(config, bundle)]
 
 

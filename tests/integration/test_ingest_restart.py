@@ -1,19 +1,27 @@
-"""Cassandra stopped in the middle of an ingest and started again: the ingest
-waits, retries and finishes, with nothing lost and nothing doubled. The node
-stopped is a second one started for this test, never the suite's node."""
+"""Cassandra stopped (or killed -9) in the middle of an ingest and started
+again: the ingest waits, retries and finishes, with nothing lost and nothing
+doubled. The node stopped is a second one started for this test, never the
+suite's node."""
 
+import re
 import subprocess
 import sys
 import threading
 from datetime import date
 
+import numpy as np
 import pytest
 
 from spark_app.common.cassandra_session import apply_schema, cassandra_session
 from spark_app.common.config import load_config
 from spark_app.sim.faults import FleetSpec, simulate_faults, write_jsonl
-from tests.support.ingest import days_of, expected_keys, fault_keys
-from tests.support.second_cassandra import second_cassandra
+from tests.support.ingest import days_of, expected_keys, fault_keys, rejections
+from tests.support.second_cassandra import kill_9, second_cassandra
+
+# Patient enough for a restart: up to ~100 attempts, 2 s apart.
+PATIENT_RETRIES = {"FLEETWATCH_INGEST_RETRY_ATTEMPTS": "100",
+                   "FLEETWATCH_INGEST_RETRY_BACKOFF_S": "0.5",
+                   "FLEETWATCH_INGEST_RETRY_BACKOFF_MAX_S": "2"}
 
 
 @pytest.mark.slow
@@ -29,11 +37,7 @@ def test_a_cassandra_restart_mid_ingest_loses_and_doubles_nothing(cassandra, con
         ingesting = subprocess.Popen(
             [sys.executable, "-m", "spark_app.cli", "ingest", str(written.path)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**environ,
-                 # patient enough for a restart: up to ~100 attempts, 2 s apart
-                 "FLEETWATCH_INGEST_RETRY_ATTEMPTS": "100",
-                 "FLEETWATCH_INGEST_RETRY_BACKOFF_S": "0.5",
-                 "FLEETWATCH_INGEST_RETRY_BACKOFF_MAX_S": "2",
+            env={**environ, **PATIENT_RETRIES,
                  "FLEETWATCH_INGEST_CHUNK_ROWS": "1000",
                  "FLEETWATCH_INGEST_PROGRESS_INTERVAL_S": "0.1"})
         first_chunk_written = threading.Event()
@@ -67,3 +71,67 @@ def test_a_cassandra_restart_mid_ingest_loses_and_doubles_nothing(cassandra, con
         with cassandra_session(node_config, node_config.get("cassandra", "keyspace")) as session:
             stored = fault_keys(session, node_config, days_of(faults))
         assert stored == expected_keys(faults, ~written.malformed)
+
+
+@pytest.mark.slow
+def test_kill_9_of_cassandra_loses_no_acknowledged_fault_or_reject(config, tmp_path):
+    """The node is killed -9 twice: right after a chunk in the middle of the file
+    was acknowledged (the next chunk is then in flight and must be retried), and
+    right after the last chunk was acknowledged. A progress line is printed only
+    once Cassandra acknowledged the chunk's faults and rejects, and the kill
+    follows it within milliseconds, before a commit log synced only every few
+    milliseconds or seconds would have caught up: every fault and reject the CLI
+    counted must be there after each restart."""
+    faults = simulate_faults(FleetSpec(serials=300, models=3, days=2, start=date(2006, 7, 7),
+                                       faults_per_day=10_000), seed=37)
+    written = write_jsonl(faults, tmp_path / "faults.jsonl", 0.01, seed=37)
+
+    with second_cassandra(tmp_path, config) as (node, environ):
+        node_config = load_config(environ=environ)
+        with cassandra_session(node_config) as session:
+            apply_schema(node_config, session)
+        ingesting = subprocess.Popen(
+            [sys.executable, "-m", "spark_app.cli", "ingest", str(written.path)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**environ, **PATIENT_RETRIES,
+                 "FLEETWATCH_INGEST_CHUNK_ROWS": "500",
+                 # a progress line after every chunk
+                 "FLEETWATCH_INGEST_PROGRESS_INTERVAL_S": "0.001"})
+        kill_after_faults = [5_000, written.good]  # mid-file, then the whole file
+        killed = threading.Semaphore(0)
+        stderr_lines = []
+
+        def read_stderr():  # kills from here: no thread hand-over between the line and the kill
+            for line in ingesting.stderr:
+                stderr_lines.append(line)
+                counted = re.match(r"ingest: ([\d,]+) faults", line)
+                if kill_after_faults and counted and \
+                        int(counted.group(1).replace(",", "")) >= kill_after_faults[0]:
+                    kill_after_faults.pop(0)
+                    kill_9(node)
+                    killed.release()
+
+        reader = threading.Thread(target=read_stderr, daemon=True)
+        reader.start()
+        try:
+            for _ in range(2):
+                assert killed.acquire(timeout=180), "".join(stderr_lines)
+                node.start(echo=lambda *_: None)
+            stdout = ingesting.stdout.read()
+            ingesting.wait(timeout=300)
+        finally:
+            if ingesting.poll() is None:
+                ingesting.kill()
+            reader.join(timeout=10)
+        stderr = "".join(stderr_lines)
+        assert ingesting.returncode == 0, stdout + stderr
+        assert stdout.startswith(f"ingested {written.good:,} faults and "
+                                 f"{written.lines - written.good:,} rejected messages")
+
+        with cassandra_session(node_config, node_config.get("cassandra", "keyspace")) as session:
+            stored = fault_keys(session, node_config, days_of(faults))
+            rejected_sources = sorted(source for source, _, _ in
+                                      rejections(session, str(written.path)))
+        assert stored == expected_keys(faults, ~written.malformed)
+        assert rejected_sources == sorted(f"{written.path}:{index + 1}"
+                                          for index in np.flatnonzero(written.malformed))

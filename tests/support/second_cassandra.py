@@ -5,6 +5,9 @@ so it never joins the suite's node)."""
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,3 +41,19 @@ def second_cassandra(tmp_path: Path, suite_config: Config):
         yield node, environ
     finally:
         node.stop(echo=lambda *_: None)
+
+
+def kill_9(node: LocalCassandra) -> None:
+    """SIGKILL, as a crash does: no drain, no last commit-log sync. Returns once
+    the CQL port is closed (the JVM's threads outlive its pid's exit a little)."""
+    os.kill(node.pid(), signal.SIGKILL)
+    while _port_answers(node.host, node.port):
+        time.sleep(0.05)
+
+
+def _port_answers(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+    except OSError:
+        return False
+    return True

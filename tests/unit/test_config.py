@@ -126,3 +126,45 @@ def test_a_cassandra_password_without_tls_is_refused_unless_the_risk_is_accepted
     accepted = load_config(environ={**secret,
                                     "FLEETWATCH_CASSANDRA_ALLOW_PLAINTEXT_PASSWORD": "true"})
     assert accepted.get("cassandra", "allow_plaintext_password") is True
+
+
+def _views():
+    from spark_app.common.settings import CassandraSettings, SmtpSettings, SparkSettings
+    from spark_app.daily.settings import DailySettings
+
+    return [CassandraSettings, SparkSettings, SmtpSettings, DailySettings]
+
+
+@pytest.mark.parametrize("view", _views(), ids=lambda view: view.__name__)
+def test_each_settings_view_is_its_whole_section_typed(view):
+    from dataclasses import FrozenInstanceError, fields
+
+    config = load_config(environ={})
+    built = config.settings(view)
+    assert {f.name for f in fields(view)} == set(config.values[view.SECTION])
+    assert config.settings(view) is built  # built once per Config
+    with pytest.raises(FrozenInstanceError):
+        built.SECTION_VALUE = 1
+
+
+def test_settings_views_type_paths_lists_and_empty_paths():
+    from spark_app.common.settings import CassandraSettings, SmtpSettings
+
+    config = load_config(environ={"FLEETWATCH_HOME": "/opt/fleetwatch",
+                                  "FLEETWATCH_CASSANDRA_HOSTS": "c1,c2",
+                                  "FLEETWATCH_CASSANDRA_SSL_CA_FILE": "certs/ca.pem"})
+    cassandra = config.settings(CassandraSettings)
+    assert cassandra.hosts == ("c1", "c2")
+    assert cassandra.ssl_ca_file == Path("/opt/fleetwatch/certs/ca.pem")
+    assert cassandra.ssl_key_store is None
+    assert config.settings(SmtpSettings).sink_dir == Path("/opt/fleetwatch/var/mail")
+
+
+def test_only_settings_builders_read_raw_configuration_keys():
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "spark_app"
+    readers = sorted(str(path.relative_to(root)) for path in root.rglob("*.py")
+                     if re.search(r"\bconfig\.get\(", path.read_text()))
+    # the two views with checks of their own; the others go through Config.settings
+    assert readers == ["common/config.py", "ingest/settings.py", "stream/settings.py"]

@@ -133,21 +133,24 @@ def test_daily_dag_submits_the_job_and_checks_the_run(airflow_home, cassandra, c
     engine.dispose()
 
 
-def _fault_line(received: datetime, minute: int) -> str:
+def _fault_line(received: datetime, index: int) -> str:
+    """A fault of JAP00100 that occurred an hour before it was received, its
+    tag alternating between the two of the test's rule."""
     return json.dumps({"serial_number": "JAP00100", "model": "JAP", "kind": "event",
-                       "mid": 123, "cid": 456, "fmi": 789 + minute % 2,
-                       "ts": (received - timedelta(minutes=60 - minute)).isoformat(),
+                       "mid": 123, "cid": 456, "fmi": 789 + index % 2,
+                       "ts": (received - timedelta(hours=1)).isoformat(),
                        "received_at": received.isoformat()})
 
 
 def test_scheduler_catches_up_each_ended_day_once(airflow_home, cassandra, tmp_path):
     """The real thing: api-server, scheduler and dag-processor, the DAG unpaused
-    for the first time with FLEETWATCH_DAILY_START three days back."""
+    for the first time with FLEETWATCH_DAILY_START two days back."""
     for table in ("faults", "pending_faults", "pending_generations"):
         cassandra.execute(f"TRUNCATE {table}")
     now = datetime.now(UTC)
     today = now.date()
-    # Faults received on each of the three days before today, and today (read by no run).
+    # Faults received on each of the three days before today, and today: the
+    # runs must read the two days from the start to yesterday, each alone.
     received_per_day = {today - timedelta(days=3): 2, today - timedelta(days=2): 3,
                         today - timedelta(days=1): 4, today: 5}
     lines = tmp_path / "faults.jsonl"
@@ -161,20 +164,22 @@ def test_scheduler_catches_up_each_ended_day_once(airflow_home, cassandra, tmp_p
     with Session(engine) as session, session.begin():
         session.add(Rule(model="JAP", expression="#1.123.456.789 E:1h #1.123.456.790"))
 
-    expected = {today - timedelta(days=3): 2, today - timedelta(days=2): 3}
+    expected = {today - timedelta(days=2): 3}
     if now >= datetime.combine(today, time(0, 30), tzinfo=UTC):  # yesterday's run is due
         expected[today - timedelta(days=1)] = 4
     home = AirflowHome(airflow_home / "scheduler",
                        connections={"fleetwatch_spark": {"conn_type": "spark",
                                                          "host": "local[*]"}},
-                       extra_env={"FLEETWATCH_DAILY_START": str(today - timedelta(days=3)),
+                       extra_env={"FLEETWATCH_DAILY_START": str(today - timedelta(days=2)),
                                   "FLEETWATCH_DATABASE_URL": db_url})
     home.env.pop("FLEETWATCH_FEED_URL", None)  # no feed: the sensor has nothing to wait for
     with AirflowDeployment(home) as airflow:
         airflow.start(unpaused="fleetwatch_daily")
-        runs = airflow.wait_for_runs("fleetwatch_daily", len(expected), timeout_s=480)
-    assert [(run["run_type"], run["state"]) for run in runs] == \
-        [("scheduled", "success")] * len(expected), runs
+        runs = airflow.wait_until_caught_up("fleetwatch_daily", timeout_s=480)
+    assert [(run["run_type"], run["state"], run["data_interval"]) for run in runs] == [
+        ("scheduled", "success",
+         [f"{day}T00:30:00+00:00", f"{day + timedelta(days=1)}T00:30:00+00:00"])
+        for day in expected], runs
     with Session(engine) as session:
         job_runs = session.query(JobRun).order_by(JobRun.day).all()
     assert [(run.day, run.status, run.faults_read) for run in job_runs] == \

@@ -15,6 +15,7 @@ import socket
 import sqlite3
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ class AirflowHome:
 
     def test_dag(self, dag_id: str, due: str) -> dict:
         """dag.test() of the run triggered at `due` (ISO instant); returns {"state": …,
-        "tasks": {task_id: state}, "run_after": …, "data_interval": [start, end]}."""
+        "tasks": {task_id: state}, "data_interval": [start, end]}."""
         result = self._run([str(AIRFLOW_PYTHON), str(RUNNER), dag_id, due],
                            timeout=1800)
         outcome = json.loads(result.stdout.strip().splitlines()[-1])
@@ -75,6 +76,11 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _utc(stored: str) -> datetime:
+    """An instant as Airflow stores it in SQLite: naive, in UTC."""
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
 
 
 class AirflowDeployment:
@@ -98,6 +104,7 @@ class AirflowDeployment:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
             # Scheduler and api-server must share it; from the environment, not airflow.cfg.
             "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            # start() has parsed the DAGs; parsing them again every 30 s only slows the runs.
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
         })
         self.processes: dict[str, subprocess.Popen] = {}
@@ -144,13 +151,22 @@ class AirflowDeployment:
             tasks = db.execute("SELECT run_id, task_id, state FROM task_instance "
                                "WHERE dag_id = ?", (dag_id,)).fetchall()
         return [{"run_id": run_id, "run_type": run_type, "state": state,
-                 "data_interval": [start, end],
+                 "data_interval": [_utc(start).isoformat(), _utc(end).isoformat()],
                  "tasks": {task: task_state for run, task, task_state in tasks if run == run_id}}
                 for run_id, run_type, state, start, end in runs]
 
-    def wait_for_runs(self, dag_id: str, count: int, timeout_s: float) -> list[dict]:
-        """Wait until `count` runs of the DAG are over; a task failing or waiting
-        for a retry ends the wait at once (the DAG retries after minutes)."""
+    def next_run_created_after(self, dag_id: str) -> datetime | None:
+        """When the scheduler will create the DAG's next run (None while it is
+        at max_active_runs, or before it has looked at the DAG)."""
+        with contextlib.closing(sqlite3.connect(self.home.home / "airflow.db")) as db:
+            [(created_after,)] = db.execute(
+                "SELECT next_dagrun_create_after FROM dag WHERE dag_id = ?", (dag_id,))
+        return _utc(created_after) if created_after else None
+
+    def wait_until_caught_up(self, dag_id: str, timeout_s: float) -> list[dict]:
+        """Wait until every run due has been created and is over: the next one is
+        for the future. A task failing or waiting for a retry ends the wait at
+        once (the DAG retries after minutes)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             for name, process in self.processes.items():
@@ -161,7 +177,9 @@ class AirflowDeployment:
                         if {"failed", "up_for_retry"} & set(run["tasks"].values())]
             if troubled:
                 raise AssertionError(f"tasks failed: {troubled}\n{self.logs()}")
-            if len(runs) >= count and all(run["state"] in ("success", "failed") for run in runs):
+            next_created = self.next_run_created_after(dag_id)
+            if runs and all(run["state"] in ("success", "failed") for run in runs) \
+                    and next_created is not None and next_created > datetime.now(UTC):
                 return runs
             time.sleep(5)
         raise AssertionError(f"runs after {timeout_s:.0f} s: {self.runs(dag_id)}\n{self.logs()}")

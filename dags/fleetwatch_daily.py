@@ -20,7 +20,7 @@ DOC = """
 
 The run due at D+1 00:30 UTC processes received day D, the day that has
 ended: its data interval is D 00:30 → D+1 00:30 and every task takes the day
-from `received_day(data_interval_end)`, never from `ds` or the clock.
+from `received_day(dag_run)`, never from `ds` or the clock.
 
 1. `wait_for_ingestion` — every feed has been pulled after day D ended;
 2. `run_daily_job` — `spark-submit spark_app/daily_entry.py --day D` on the
@@ -28,7 +28,7 @@ from `received_day(data_interval_end)`, never from `ds` or the clock.
    `spark://…`, `yarn`);
 3. `check_run` — day D's latest run in `job_runs` succeeded.
 
-`FLEETWATCH_DAILY_START` (ISO date in the scheduler's environment) is the
+`FLEETWATCH_DAILY_START` (ISO date in the dag-processor's environment) is the
 first received day to process: at first unpause every day from it to
 yesterday runs, one at a time and in order, and days missed while the
 scheduler was down are caught up. Unset, catchup is off: the first unpause
@@ -55,21 +55,21 @@ with DAG(
 ):
 
     @task.sensor(poke_interval=300, timeout=6 * 3600, mode="reschedule")
-    def wait_for_ingestion(data_interval_end=None) -> bool:
-        return day_ingested(received_day(data_interval_end))
+    def wait_for_ingestion(dag_run=None) -> bool:
+        return day_ingested(received_day(dag_run))
 
     run_daily_job = SparkSubmitOperator(
         task_id="run_daily_job",
         conn_id="fleetwatch_spark",
-        name="fleetwatch-daily-{{ received_day(data_interval_end).isoformat() }}",
-        application_args=["--day", "{{ received_day(data_interval_end).isoformat() }}"],
+        name="fleetwatch-daily-{{ received_day(dag_run).isoformat() }}",
+        application_args=["--day", "{{ received_day(dag_run).isoformat() }}"],
         env_vars="{{ fleetwatch_env() }}",
         execution_timeout=timedelta(hours=4),
         **spark_submit_arguments(),
     )
 
     @task
-    def check_run(data_interval_end=None) -> str:
-        return day_run_succeeded(received_day(data_interval_end))
+    def check_run(dag_run=None) -> str:
+        return day_run_succeeded(received_day(dag_run))
 
     wait_for_ingestion() >> run_daily_job >> check_run()

@@ -105,11 +105,14 @@ def pull_feed() -> str:
     return run_fleetwatch("ingest", url)
 
 
-def received_day(data_interval_end: datetime) -> date:
+def received_day(dag_run) -> date:
     """The received day a daily run processes: the last UTC day that had ended
-    when its data interval ended (the run due at D+1 00:30 UTC processes D).
-    The sensor, the job's --day and check_run all take their day from here."""
-    return data_interval_end.astimezone(UTC).date() - timedelta(days=1)
+    when its data interval ended (the run due at D+1 00:30 UTC processes D),
+    or, for a run triggered without a logical date (so without an interval),
+    when it was triggered. The sensor, the job's --day and check_run all take
+    their day from here."""
+    moment = dag_run.data_interval_end or dag_run.run_after
+    return moment.astimezone(UTC).date() - timedelta(days=1)
 
 
 def daily_start(configured: str | None) -> datetime | None:

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from datetime import datetime
+from types import SimpleNamespace
 
 
 def dag_bag():
@@ -26,7 +27,10 @@ def scheduled_runs(dag, count: int) -> list[dict]:
     runs, info = [], None
     for _ in range(count):
         info = serialized.next_dagrun_info(last_automated_run_info=info)
-        context = {"dag": dag, "run_after": info.run_after, "logical_date": info.logical_date,
+        run = SimpleNamespace(run_after=info.run_after, logical_date=info.logical_date,
+                              data_interval_start=info.data_interval.start,
+                              data_interval_end=info.data_interval.end)
+        context = {"dag": dag, "dag_run": run, "logical_date": info.logical_date,
                    "ds": info.logical_date.date().isoformat(),
                    "data_interval_start": info.data_interval.start,
                    "data_interval_end": info.data_interval.end}

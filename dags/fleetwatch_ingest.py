@@ -34,7 +34,7 @@ with DAG(
 
     @task(execution_timeout=timedelta(minutes=45))
     def pull_feed() -> str:
-        from spark_app.airflow_tasks import pull_feed as pull
+        from fleetwatch_tasks import pull_feed as pull
 
         return pull()[-2000:]
 

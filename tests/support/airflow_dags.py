@@ -1,17 +1,40 @@
 """Running the DAGs for real: Airflow 3 in its own virtualenv (.venv-airflow),
 SQLite metadata in a temporary AIRFLOW_HOME, `airflow db migrate`, then
-DagBag and `dag.test()` in that virtualenv's Python (tests/airflow/run_dag.py)."""
+DagBag, the scheduler's view of a DAG's timetable and `dag.test()` in that
+virtualenv's Python (tests/airflow/run_dag.py), or a whole deployment
+(api-server, scheduler, dag-processor) running the DAGs on their schedule."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.util
 import json
 import os
+import secrets
+import signal
+import socket
+import sqlite3
 import subprocess
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
 AIRFLOW_PYTHON = PROJECT / ".venv-airflow" / "bin" / "python"
+AIRFLOW_BIN = PROJECT / ".venv-airflow" / "bin" / "airflow"
 RUNNER = PROJECT / "tests" / "airflow" / "run_dag.py"
+TASKS = PROJECT / "dags" / "fleetwatch_tasks.py"
+
+
+@functools.cache
+def fleetwatch_tasks():
+    """dags/fleetwatch_tasks.py as a module: Airflow imports it from the DAG folder,
+    which is on Airflow's sys.path but not on the tests'."""
+    spec = importlib.util.spec_from_file_location("fleetwatch_tasks", TASKS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class AirflowHome:
@@ -45,10 +68,138 @@ class AirflowHome:
         result = self._run([str(AIRFLOW_PYTHON), str(RUNNER), "--import-errors"], timeout=300)
         return json.loads(result.stdout.strip().splitlines()[-1])
 
-    def test_dag(self, dag_id: str, logical_date: str) -> dict:
-        """dag.test() of one run; returns {"state": …, "tasks": {task_id: state}}."""
-        result = self._run([str(AIRFLOW_PYTHON), str(RUNNER), dag_id, logical_date],
+    def scheduled_runs(self, dag_id: str, count: int) -> list[dict]:
+        """The first `count` runs the scheduler would create, with the rendered
+        application_args of their run_daily_job."""
+        result = self._run([str(AIRFLOW_PYTHON), str(RUNNER), "--schedule", dag_id, str(count)],
+                           timeout=300)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def test_dag(self, dag_id: str, due: str) -> dict:
+        """dag.test() of the run triggered at `due` (ISO instant); returns {"state": …,
+        "tasks": {task_id: state}, "data_interval": [start, end]}."""
+        result = self._run([str(AIRFLOW_PYTHON), str(RUNNER), dag_id, due],
                            timeout=1800)
         outcome = json.loads(result.stdout.strip().splitlines()[-1])
         outcome["log"] = result.stdout[-6000:] + result.stderr[-6000:]
         return outcome
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _utc(stored: str) -> datetime:
+    """An instant as Airflow stores it in SQLite: naive, in UTC."""
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC)
+
+
+class AirflowDeployment:
+    """An Airflow 3 deployment on an AirflowHome, as production runs one:
+    api-server (the execution API that LocalExecutor workers report to),
+    scheduler and dag-processor, each a process group of its own so that
+    stop() ends it with every task and spark-submit it started."""
+
+    COMPONENTS = {"api-server": ["api-server", "--apps", "execution", "--workers", "1",
+                                 "--host", "127.0.0.1"],
+                  "scheduler": ["scheduler"],
+                  "dag-processor": ["dag-processor"]}
+
+    def __init__(self, home: AirflowHome):
+        self.home = home
+        port = _free_port()
+        home.env.update({
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "1",  # one task at a time on a 2-core machine
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+            # Scheduler and api-server must share it; from the environment, not airflow.cfg.
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            # start() has parsed the DAGs; parsing them again every 30 s only slows the runs.
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
+        })
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def airflow(self, *args: str) -> str:
+        return self.home._run([str(AIRFLOW_BIN), *args], timeout=300).stdout
+
+    def start(self, unpaused: str) -> None:
+        """Parse the DAGs into the metadata database, unpause one (its first
+        unpause), then start the components."""
+        self.airflow("dags", "reserialize")
+        self.airflow("dags", "unpause", unpaused)
+        for name, args in self.COMPONENTS.items():
+            with open(self.home.home / f"{name}.log", "w") as log:  # the child keeps its copy
+                self.processes[name] = subprocess.Popen(
+                    [str(AIRFLOW_BIN), *args], env=self.home.env, cwd=self.home.home,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            with contextlib.suppress(ProcessLookupError):  # workers it left behind
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def __enter__(self) -> AirflowDeployment:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def runs(self, dag_id: str) -> list[dict]:
+        """The DAG's runs and their task states, from the metadata database."""
+        with contextlib.closing(sqlite3.connect(self.home.home / "airflow.db")) as db:
+            runs = db.execute("SELECT run_id, run_type, state, data_interval_start, "
+                              "data_interval_end FROM dag_run WHERE dag_id = ? "
+                              "ORDER BY data_interval_start", (dag_id,)).fetchall()
+            tasks = db.execute("SELECT run_id, task_id, state FROM task_instance "
+                               "WHERE dag_id = ?", (dag_id,)).fetchall()
+        return [{"run_id": run_id, "run_type": run_type, "state": state,
+                 "data_interval": [_utc(start).isoformat(), _utc(end).isoformat()],
+                 "tasks": {task: task_state for run, task, task_state in tasks if run == run_id}}
+                for run_id, run_type, state, start, end in runs]
+
+    def next_run_created_after(self, dag_id: str) -> datetime | None:
+        """When the scheduler will create the DAG's next run (None while it is
+        at max_active_runs, or before it has looked at the DAG)."""
+        with contextlib.closing(sqlite3.connect(self.home.home / "airflow.db")) as db:
+            [(created_after,)] = db.execute(
+                "SELECT next_dagrun_create_after FROM dag WHERE dag_id = ?", (dag_id,))
+        return _utc(created_after) if created_after else None
+
+    def wait_until_caught_up(self, dag_id: str, timeout_s: float) -> list[dict]:
+        """Wait until every run due has been created and is over: the next one is
+        for the future. A task failing or waiting for a retry ends the wait at
+        once (the DAG retries after minutes)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise AssertionError(f"{name} exited {process.returncode}\n{self.logs()}")
+            runs = self.runs(dag_id)
+            troubled = [run for run in runs
+                        if {"failed", "up_for_retry"} & set(run["tasks"].values())]
+            if troubled:
+                raise AssertionError(f"tasks failed: {troubled}\n{self.logs()}")
+            next_created = self.next_run_created_after(dag_id)
+            if runs and all(run["state"] in ("success", "failed") for run in runs) \
+                    and next_created is not None and next_created > datetime.now(UTC):
+                return runs
+            time.sleep(5)
+        raise AssertionError(f"runs after {timeout_s:.0f} s: {self.runs(dag_id)}\n{self.logs()}")
+
+    def logs(self) -> str:
+        """The tails of the components' logs and of every task log."""
+        paths = [self.home.home / f"{name}.log" for name in self.COMPONENTS]
+        paths += sorted((self.home.home / "logs").rglob("*.log"))
+        return "\n".join(f"--- {path}\n{path.read_text(errors='replace')[-3000:]}"
+                         for path in paths if path.exists())

@@ -105,6 +105,28 @@ def pull_feed() -> str:
     return run_fleetwatch("ingest", url)
 
 
+def received_day(dag_run) -> date:
+    """The received day a daily run processes: the last UTC day that had ended
+    when its data interval ended (the run due at D+1 00:30 UTC processes D),
+    or, for a run triggered without a logical date (so without an interval),
+    when it was triggered. The sensor, the job's --day and check_run all take
+    their day from here."""
+    moment = dag_run.data_interval_end or dag_run.run_after
+    return moment.astimezone(UTC).date() - timedelta(days=1)
+
+
+def daily_start(configured: str | None) -> datetime | None:
+    """The daily DAG's start_date from FLEETWATCH_DAILY_START (ISO date): midnight
+    UTC of the first received day to process; None when it is not set."""
+    if not configured:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(configured), time(), tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"FLEETWATCH_DAILY_START={configured!r} is not an ISO date "
+                         "(YYYY-MM-DD)") from None
+
+
 def day_ingested(day: date) -> bool:
     """The sensor of the daily DAG: every feed has been pulled after `day` ended,
     so the faults received on `day` are all in Cassandra. Without a feed
@@ -121,7 +143,7 @@ def day_ingested(day: date) -> bool:
     return True
 
 
-def check_run(day: date) -> str:
+def day_run_succeeded(day: date) -> str:
     """The daily DAG's last task: the day's latest run in job_runs succeeded."""
     return run_fleetwatch("runs", "--day", day.isoformat(), "--check")
 

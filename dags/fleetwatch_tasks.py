@@ -5,7 +5,8 @@ application's virtualenv, configured through FLEETWATCH_* variables filled
 from Airflow connections:
 
 - `fleetwatch_cassandra` (optional): host (comma-separated hosts), port,
-  login/password, extra {"keyspace": …, "local_dc": …, "ssl": true};
+  login/password, extra {"keyspace": …, "local_dc": …, "ssl": true, "ssl_ca_file": …}
+  (every key of CASSANDRA_EXTRA below);
 - `fleetwatch_db` (optional): the relational database as a SQLAlchemy URL in
   the connection's extra {"url": …} (or host/login/password/schema for
   PostgreSQL);
@@ -29,6 +30,15 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PROJECT_HOME = Path(__file__).resolve().parents[1]
+
+
+# Keys of the fleetwatch_cassandra connection's extra that become FLEETWATCH_CASSANDRA_*:
+# cassandra.* settings of the same name (TLS files are paths on the workers), and the
+# key stores' passwords, which are secrets and so are never written in a file.
+CASSANDRA_EXTRA = ("keyspace", "local_dc", "consistency", "ssl", "ssl_ca_file", "ssl_cert_file",
+                   "ssl_key_file", "ssl_trust_store", "ssl_trust_store_type",
+                   "ssl_trust_store_password", "ssl_key_store", "ssl_key_store_type",
+                   "ssl_key_store_password")
 
 
 def fleetwatch_home() -> Path:
@@ -64,7 +74,7 @@ def fleetwatch_env() -> dict[str, str]:
             env["FLEETWATCH_CASSANDRA_USERNAME"] = cassandra.login
         if cassandra.password:
             env["FLEETWATCH_CASSANDRA_PASSWORD"] = cassandra.password
-        for key in ("keyspace", "local_dc", "ssl"):
+        for key in CASSANDRA_EXTRA:
             if key in extra:
                 env[f"FLEETWATCH_CASSANDRA_{key.upper()}"] = str(extra[key]).lower() \
                     if isinstance(extra[key], bool) else str(extra[key])

@@ -48,3 +48,11 @@ def test_no_first_day_without_fleetwatch_daily_start(unset):
 def test_a_first_day_that_is_no_date_is_refused_by_name():
     with pytest.raises(ValueError, match=r"FLEETWATCH_DAILY_START='16/11/2016' is not an ISO date"):
         daily_start("16/11/2016")
+
+
+def test_every_cassandra_extra_key_is_a_setting_or_a_secret_of_fleetwatch():
+    from spark_app.common.config import SECRET_KEYS, load_config
+
+    keys = set(load_config(environ={}).values["cassandra"]) | {
+        key for section, key in SECRET_KEYS if section == "cassandra"}
+    assert set(fleetwatch_tasks().CASSANDRA_EXTRA) <= keys

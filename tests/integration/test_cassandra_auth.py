@@ -16,9 +16,10 @@ import pytest
 from cassandra.cluster import NoHostAvailable
 from cassandra.encoder import cql_quote
 
+from schemas.faults import Fault
 from spark_app.common.cassandra_session import apply_schema, cluster_from_config
 from spark_app.common.config import load_config
-from spark_app.ingest.faults import Fault, FaultWriter
+from spark_app.ingest.faults import FaultWriter
 from tests.support.secure_cassandra import STORE_PASSWORD, SUPERUSER, secure_cassandra
 
 pytestmark = pytest.mark.slow
@@ -26,8 +27,8 @@ pytestmark = pytest.mark.slow
 ROLE = "fleetwatch_app"
 # Random, so it can only be found where it was leaked.
 PASSWORD = f"Pw-{secrets.token_hex(12)}"
-FAULT = Fault("EX-00001", "EX", "#1.123.456.789", datetime(2024, 5, 1, 10, 0, tzinfo=UTC),
-              datetime(2024, 5, 1, 11, 0, tzinfo=UTC))
+FAULT = Fault.of("EX-00001", "EX", "#1.123.456.789", datetime(2024, 5, 1, 10, 0, tzinfo=UTC),
+                 datetime(2024, 5, 1, 11, 0, tzinfo=UTC), shards=16)
 
 # Builds the session as the daily job does, reads one table through the
 # connector, and waits in between so the test can look at the processes.
@@ -63,7 +64,7 @@ def secure(tmp_path_factory, config):
                 apply_schema(superuser, session)
                 keyspace = superuser.get("cassandra", "keyspace")
                 session.set_keyspace(keyspace)
-                FaultWriter(session, keyspace, superuser.get("cassandra", "shards")).write([FAULT])
+                FaultWriter(session, keyspace).write([FAULT])
             finally:
                 cluster.shutdown()
         yield node

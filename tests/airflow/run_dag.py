@@ -14,9 +14,14 @@ from types import SimpleNamespace
 
 
 def dag_bag():
-    from airflow.dag_processing.dagbag import DagBag
+    """The DAG folder parsed as the dag-processor and the workers do: as a bundle,
+    whose folder is on sys.path (the DAG files import dags/fleetwatch_tasks.py)."""
+    from pathlib import Path
 
-    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    folder = os.environ["AIRFLOW__CORE__DAGS_FOLDER"]
+    return BundleDagBag(dag_folder=folder, bundle_path=Path(folder))
 
 
 def scheduled_runs(dag, count: int) -> list[dict]:

@@ -15,7 +15,7 @@ import pytest
 from spark_app.common.cassandra_session import apply_schema, cassandra_session
 from spark_app.common.config import load_config
 from spark_app.sim.faults import FleetSpec, simulate_faults, write_jsonl
-from tests.support.ingest import days_of, expected_keys, fault_keys, rejections
+from tests.support.ingest import days_of, expected_keys, fault_keys, rejects_of
 from tests.support.second_cassandra import kill_9, second_cassandra
 
 # Patient enough for a restart: up to ~100 attempts, 2 s apart.
@@ -130,8 +130,7 @@ def test_kill_9_of_cassandra_loses_no_acknowledged_fault_or_reject(config, tmp_p
 
         with cassandra_session(node_config, node_config.get("cassandra", "keyspace")) as session:
             stored = fault_keys(session, node_config, days_of(faults))
-            rejected_sources = sorted(source for source, _, _ in
-                                      rejections(session, str(written.path)))
+            rejected_lines = sorted(rejects_of(session, str(written.path)))
         assert stored == expected_keys(faults, ~written.malformed)
-        assert rejected_sources == sorted(f"{written.path}:{index + 1}"
-                                          for index in np.flatnonzero(written.malformed))
+        # one reject per malformed line, keyed by its line number
+        assert rejected_lines == [int(index) + 1 for index in np.flatnonzero(written.malformed)]

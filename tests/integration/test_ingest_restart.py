@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import threading
+from contextlib import contextmanager
 from datetime import date
 
 import numpy as np
@@ -24,12 +25,13 @@ PATIENT_RETRIES = {"FLEETWATCH_INGEST_RETRY_ATTEMPTS": "100",
                    "FLEETWATCH_INGEST_RETRY_BACKOFF_MAX_S": "2"}
 
 
-@pytest.mark.slow
-def test_a_cassandra_restart_mid_ingest_loses_and_doubles_nothing(cassandra, config, tmp_path):
-    faults = simulate_faults(FleetSpec(serials=300, models=3, days=2, start=date(2006, 6, 6),
-                                       faults_per_day=10_000), seed=31)
-    written = write_jsonl(faults, tmp_path / "faults.jsonl", 0.01, seed=31)
-
+@contextmanager
+def ingest_on_a_second_node(tmp_path, config, start: date, seed: int, **settings: str):
+    """`fleetwatch ingest` of 20,000 simulated lines into a node of its own, as a
+    running process: (node, its config, the faults, the file written, the process)."""
+    faults = simulate_faults(FleetSpec(serials=300, models=3, days=2, start=start,
+                                       faults_per_day=10_000), seed=seed)
+    written = write_jsonl(faults, tmp_path / "faults.jsonl", 0.01, seed=seed)
     with second_cassandra(tmp_path, config) as (node, environ):
         node_config = load_config(environ=environ)
         with cassandra_session(node_config) as session:
@@ -37,9 +39,33 @@ def test_a_cassandra_restart_mid_ingest_loses_and_doubles_nothing(cassandra, con
         ingesting = subprocess.Popen(
             [sys.executable, "-m", "spark_app.cli", "ingest", str(written.path)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**environ, **PATIENT_RETRIES,
-                 "FLEETWATCH_INGEST_CHUNK_ROWS": "1000",
-                 "FLEETWATCH_INGEST_PROGRESS_INTERVAL_S": "0.1"})
+            env={**environ, **PATIENT_RETRIES, **settings})
+        try:
+            yield node, node_config, faults, written, ingesting
+        finally:
+            if ingesting.poll() is None:
+                ingesting.kill()
+
+
+def finished(ingesting, written, reader: threading.Thread, stderr_lines: list[str]) -> str:
+    """The ingest's stderr (as `reader` collected it) once it ended, having
+    counted every line of the file."""
+    stdout = ingesting.stdout.read()
+    ingesting.wait(timeout=300)
+    reader.join(timeout=10)
+    stderr = "".join(stderr_lines)
+    assert ingesting.returncode == 0, stdout + stderr
+    assert stdout.startswith(f"ingested {written.good:,} faults and "
+                             f"{written.lines - written.good:,} rejected messages")
+    return stderr
+
+
+@pytest.mark.slow
+def test_a_cassandra_restart_mid_ingest_loses_and_doubles_nothing(cassandra, config, tmp_path):
+    with ingest_on_a_second_node(tmp_path, config, date(2006, 6, 6), 31,
+                                 FLEETWATCH_INGEST_CHUNK_ROWS="1000",
+                                 FLEETWATCH_INGEST_PROGRESS_INTERVAL_S="0.1") as (
+            node, node_config, faults, written, ingesting):
         first_chunk_written = threading.Event()
         stderr_lines = []
 
@@ -51,22 +77,12 @@ def test_a_cassandra_restart_mid_ingest_loses_and_doubles_nothing(cassandra, con
 
         reader = threading.Thread(target=read_stderr, daemon=True)
         reader.start()
-        try:
-            assert first_chunk_written.wait(timeout=120), "".join(stderr_lines)
-            node.stop(echo=lambda *_: None)
-            node.start(echo=lambda *_: None)
-            stdout = ingesting.stdout.read()
-            ingesting.wait(timeout=300)
-        finally:
-            if ingesting.poll() is None:
-                ingesting.kill()
-            reader.join(timeout=10)
-        stderr = "".join(stderr_lines)
-        assert ingesting.returncode == 0, stdout + stderr
+        assert first_chunk_written.wait(timeout=120), "".join(stderr_lines)
+        node.stop(echo=lambda *_: None)
+        node.start(echo=lambda *_: None)
+        stderr = finished(ingesting, written, reader, stderr_lines)
         assert "failed (attempt" in stderr and "retrying in" in stderr, \
             "the outage must have been noticed and retried"
-        assert stdout.startswith(f"ingested {written.good:,} faults and "
-                                 f"{written.lines - written.good:,} rejected messages")
 
         with cassandra_session(node_config, node_config.get("cassandra", "keyspace")) as session:
             stored = fault_keys(session, node_config, days_of(faults))
@@ -82,21 +98,11 @@ def test_kill_9_of_cassandra_loses_no_acknowledged_fault_or_reject(config, tmp_p
     follows it within milliseconds, before a commit log synced only every few
     milliseconds or seconds would have caught up: every fault and reject the CLI
     counted must be there after each restart."""
-    faults = simulate_faults(FleetSpec(serials=300, models=3, days=2, start=date(2006, 7, 7),
-                                       faults_per_day=10_000), seed=37)
-    written = write_jsonl(faults, tmp_path / "faults.jsonl", 0.01, seed=37)
-
-    with second_cassandra(tmp_path, config) as (node, environ):
-        node_config = load_config(environ=environ)
-        with cassandra_session(node_config) as session:
-            apply_schema(node_config, session)
-        ingesting = subprocess.Popen(
-            [sys.executable, "-m", "spark_app.cli", "ingest", str(written.path)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**environ, **PATIENT_RETRIES,
-                 "FLEETWATCH_INGEST_CHUNK_ROWS": "500",
-                 # a progress line after every chunk
-                 "FLEETWATCH_INGEST_PROGRESS_INTERVAL_S": "0.001"})
+    with ingest_on_a_second_node(tmp_path, config, date(2006, 7, 7), 37,
+                                 FLEETWATCH_INGEST_CHUNK_ROWS="500",
+                                 # a progress line after every chunk
+                                 FLEETWATCH_INGEST_PROGRESS_INTERVAL_S="0.001") as (
+            node, node_config, faults, written, ingesting):
         kill_after_faults = [5_000, written.good]  # mid-file, then the whole file
         killed = threading.Semaphore(0)
         stderr_lines = []
@@ -113,20 +119,10 @@ def test_kill_9_of_cassandra_loses_no_acknowledged_fault_or_reject(config, tmp_p
 
         reader = threading.Thread(target=read_stderr, daemon=True)
         reader.start()
-        try:
-            for _ in range(2):
-                assert killed.acquire(timeout=180), "".join(stderr_lines)
-                node.start(echo=lambda *_: None)
-            stdout = ingesting.stdout.read()
-            ingesting.wait(timeout=300)
-        finally:
-            if ingesting.poll() is None:
-                ingesting.kill()
-            reader.join(timeout=10)
-        stderr = "".join(stderr_lines)
-        assert ingesting.returncode == 0, stdout + stderr
-        assert stdout.startswith(f"ingested {written.good:,} faults and "
-                                 f"{written.lines - written.good:,} rejected messages")
+        for _ in range(2):
+            assert killed.acquire(timeout=180), "".join(stderr_lines)
+            node.start(echo=lambda *_: None)
+        finished(ingesting, written, reader, stderr_lines)
 
         with cassandra_session(node_config, node_config.get("cassandra", "keyspace")) as session:
             stored = fault_keys(session, node_config, days_of(faults))

@@ -6,6 +6,8 @@ message and an exit code (2 for bad input, 1 for a failure of a service)."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
+import os
 import sys
 
 from spark_app.common import cli as common_cli
@@ -17,6 +19,8 @@ from spark_app.services import cli as services_cli
 from spark_app.sim import cli as sim_cli
 from spark_app.stream import cli as stream_cli
 
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a filter killed by a closed pipe exits with
+
 # Each box adds its own commands (and their handlers) to the parser.
 BOXES = (services_cli, common_cli, daily_cli, stream_cli, sim_cli, ingest_cli)
 
@@ -26,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="fleetwatch", description="Predictive maintenance for heavy-equipment fleets.")
     parser.add_argument("--config", metavar="FILE",
                         help="configuration file (default: FLEETWATCH_CONFIG or conf/fleetwatch.toml)")
+    parser.add_argument("--version", action="version",
+                        version=f"fleetwatch {importlib.metadata.version('fleetwatch')}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for box in BOXES:
         box.add_commands(commands)
@@ -38,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except BrokenPipeError:
+        # The reader left (`fleetwatch violations | head`): like any Unix filter,
+        # stop without a word; what is still buffered goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLOSED_PIPE
     except ConfigError as error:
         print(f"fleetwatch: configuration error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

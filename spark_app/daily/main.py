@@ -9,13 +9,14 @@ import time
 from datetime import date, timedelta
 
 from schemas.faults import day_in_range, representable_days
+from spark_app.common.cli_args import iso_day
 from spark_app.common.config import load_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--day", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD",
+    parser.add_argument("--day", required=True, type=iso_day, metavar="YYYY-MM-DD",
                         help="the received day to process")
-    parser.add_argument("--to", type=date.fromisoformat, metavar="YYYY-MM-DD",
+    parser.add_argument("--to", type=iso_day, metavar="YYYY-MM-DD",
                         help="process every day from --day to this one, in order")
 
 

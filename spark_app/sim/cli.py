@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
+from spark_app.common.cli_args import iso_day
+
 
 def add_commands(commands) -> None:
     simulate = commands.add_parser("simulate", help="write simulated input data")
@@ -36,7 +38,7 @@ def _add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
                         help="machines in the fleet (default 1000)")
     parser.add_argument("--models", type=int, default=5, metavar="M", help="(default 5)")
     parser.add_argument("--days", type=int, default=3, metavar="D", help="(default 3)")
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2016, 11, 16),
+    parser.add_argument("--start", type=iso_day, default=date(2016, 11, 16),
                         metavar="YYYY-MM-DD", help="first day of faults (default 2016-11-16)")
     parser.add_argument("--faults-per-day", type=int, default=10_000, metavar="K",
                         help="(default 10000)")

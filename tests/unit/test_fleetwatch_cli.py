@@ -1,6 +1,7 @@
 """The `fleetwatch` command's stable interface for rules, through a subprocess
 (`python -m spark_app.cli` is the console script's entry point)."""
 
+import os
 import subprocess
 import sys
 
@@ -57,3 +58,64 @@ def test_the_first_and_last_representable_days_are_days_the_job_runs():
     assert days_between(date(1677, 9, 22), None) == [date(1677, 9, 22)]
     assert days_between(date(2262, 4, 9), date(2262, 4, 10)) == \
         [date(2262, 4, 9), date(2262, 4, 10)]
+
+
+def _first_lines_then_close(args, lines: int = 2) -> tuple[list[str], int, str]:
+    """What `fleetwatch ARGS | head -LINES` sees: the first lines, then a closed pipe."""
+    process = subprocess.Popen([*FLEETWATCH, *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    first = [process.stdout.readline() for _ in range(lines)]
+    process.stdout.close()
+    stderr = process.stderr.read()
+    return first, process.wait(timeout=120), stderr
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path):
+    faults = tmp_path / "faults.csv"
+    # 40,000 violations: far more than a pipe buffers, so writing meets the closed pipe
+    faults.write_text("serial_number,tag,timestamp\n" + "".join(
+        f"JAP{n % 7:05d},#A,2016-11-16T13:{n // 3600 % 60:02d}:{n // 60 % 60:02d}.{n % 60:03d}Z\n"
+        for n in range(40_000)))
+    first, returncode, stderr = _first_lines_then_close(["rules", "eval", "#A",
+                                                         "--faults", str(faults)])
+    assert first == ["serial_number,timestamp\n", "JAP00000,2016-11-16T13:00:00.000Z\n"]
+    assert (returncode, stderr) == (141, "")
+
+
+def test_violations_piped_into_head_end_quietly(tmp_path):
+    from datetime import datetime
+
+    from sqlalchemy import insert
+
+    from schemas.relational import Rule, Violation
+    from spark_app.common.relational import create_tables, engine_for_url
+
+    url = f"sqlite:///{tmp_path / 'fleetwatch.db'}"
+    engine = engine_for_url(url)
+    create_tables(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(Rule), [{"id": 1, "model": "JAP", "expression": "#A",
+                                           "active": True}])
+        connection.execute(insert(Violation), [
+            {"rule_id": 1, "serial_number": f"JAP{n:05d}", "ts": datetime(2016, 11, 16, 13, 34),
+             "detected_at": datetime(2016, 11, 17, 0, 31)} for n in range(20_000)])
+    engine.dispose()
+    process = subprocess.Popen([*FLEETWATCH, "violations", "--format", "csv"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "FLEETWATCH_DATABASE_URL": url})
+    first = [process.stdout.readline() for _ in range(2)]
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert first == ["rule_id,serial_number,timestamp\n",
+                     "1,JAP00000,2016-11-16T13:34:00.000Z\n"]
+    assert (process.wait(timeout=120), stderr) == (141, "")
+
+
+def test_version_and_one_wording_for_a_bad_day():
+    version = fleetwatch("--version")
+    assert version.returncode == 0 and version.stdout == "fleetwatch 0.1.0\n"
+    for args in (["daily", "--day", "2016-13-01"], ["runs", "--day", "2016-13-01"],
+                 ["simulate", "faults", "--out", "x.jsonl", "--start", "2016-13-01"]):
+        refused = fleetwatch(*args)
+        assert refused.returncode == 2
+        assert "not a day (YYYY-MM-DD): '2016-13-01'" in refused.stderr, refused.stderr

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from spark_app.common.config import Config
-from spark_app.common.settings import SparkSettings
+from spark_app.common.settings import SmtpSettings, SparkSettings
 
 DEMO_START = date(2016, 11, 14)
 DEMO_DAYS = 4
@@ -104,8 +104,8 @@ def run_demo(config: Config) -> int:
     print(f"  Spark UI                                 http://127.0.0.1:"
           f"{config.settings(SparkSettings).ui_port} while a job runs")
     print(f"  make history                             History Server over "
-          f"{config.path('spark', 'event_log_dir')} at http://127.0.0.1:18080")
-    print(f"  {config.path('smtp', 'sink_dir')}/*.eml    every e-mail the local SMTP server received")
+          f"{config.settings(SparkSettings).event_log_dir} at http://127.0.0.1:18080")
+    print(f"  {config.settings(SmtpSettings).sink_dir}/*.eml    every e-mail the local SMTP server received")
     return 0
 
 
@@ -123,7 +123,7 @@ def _demo_stream(config: Config) -> None:
                     "--duration", "900", "--seed", "7"], check=True)
     subprocess.run([*fleetwatch, "stream", "--source", str(readings), "--available-now"],
                    check=True)
-    mails = sorted(config.path("smtp", "sink_dir").glob("*.eml"),
+    mails = sorted(config.settings(SmtpSettings).sink_dir.glob("*.eml"),
                    key=lambda path: path.stat().st_mtime)
     if not mails:
         print("no e-mail received (is the local SMTP sink running? fleetwatch services status)")

@@ -108,7 +108,7 @@ def build_spark_session(config: Config, app_name: str | None = None, **extra: st
     if not under_spark_submit():
         # Local runs bind to loopback, not to whatever the hostname resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    config.path("spark", "event_log_dir").mkdir(parents=True, exist_ok=True)
+    config.settings(SparkSettings).event_log_dir.mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
     for key, value in {**spark_conf(config, app_name), **extra}.items():
         builder = builder.config(key, value)

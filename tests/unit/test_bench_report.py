@@ -123,3 +123,23 @@ def test_whole_report_has_the_environment_and_only_the_sections_that_ran():
     assert headings == ["## P1 — evaluation on cached synthetic input",
                         "## P2 — end to end from Cassandra", "## P3 — scaling of the daily job",
                         "## P4 — ingest", "## Rule evaluator"]
+
+
+PD_FIGURES = {"pd.reads_s": {"partition": 20.0, "per-shard": 14.0, "token-scan": 16.5},
+              "pd.floor": "per-shard", "pd.scans_s": [14.0, 15.0], "pd.jobs_s": [21.0, 18.0],
+              "pd.scan_cpu_s": [20.0, 22.0], "pd.job_cpu_s": [30.0, 33.0], "pd.ratio": 1.35,
+              "pd.cpu_ratio": 1.5, "pd.faults": 3_000_000, "pd.violations": 1_000_000}
+
+
+@pytest.mark.parametrize(("ratio", "met"), [(1.3, True), (1.31, False)])
+def test_pd_goal_is_the_median_pair_ratio(ratio, met):
+    assert goals_met("pd", {**PD_FIGURES, "pd.ratio": ratio}) == {"daily_vs_read": met}
+
+
+def test_pd_table_names_the_floor_and_each_pair():
+    lines = section_table("pd", PD_FIGURES)
+    assert lines[0] == "## PD — a realistic day, whole processes"
+    assert "| bare read of the day, per-shard (the floor) | 14.00 |  |  |  |" in lines
+    assert "| pair 1: floor, then `fleetwatch daily` | 14.00, 21.00 | 1.50 | 20, 30 |  |" in lines
+    assert ("| `fleetwatch daily`, median of the pairs (3,000,000 faults, 1,000,000 violations) |"
+            "  | 1.35 | ≤ 1.3× the floor | missed |") in lines

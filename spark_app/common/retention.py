@@ -136,6 +136,8 @@ def purge(partitions: DayPartitions, before: date, since: date | None, *, force:
     `succeeded_days(since, before)` ask the relational job_runs. Purging again
     finds nothing left and deletes nothing."""
     table = partitions.table
+    if since is not None and since > before:
+        raise PurgeRefused(f"--since {since} is after --before {before}")
     if since is None:
         since = partitions.last_before()
         if since is None:

@@ -144,14 +144,19 @@ def purge(partitions: DayPartitions, before: date, since: date | None, *, force:
             raise PurgeRefused(f"no purge of {table} is recorded yet: say from which received "
                                "day with --since YYYY-MM-DD (the oldest day it may hold)")
     since = min(since, before)  # a boundary already passed: nothing to do
-    counted = partitions.rows_per_partition(since, before)
-    if table == "faults" and not force:
-        days_held = {key[0] for key in counted}
-        why = faults_refusal(before, last_succeeded_day(), horizon_days,
-                             days_held - set(succeeded_days(since, before)))
-        if why:
+    guarded = table == "faults" and not force
+    last_succeeded = last_succeeded_day() if guarded else None
+
+    def check(unprocessed: Collection[date]) -> None:
+        if guarded and (why := faults_refusal(before, last_succeeded, horizon_days,
+                                              unprocessed)):
             raise PurgeRefused(f"refusing to purge faults before {before}: {why} "
                                "(--force purges anyway)")
+
+    check(())  # the horizon first: it needs no read of Cassandra
+    counted = partitions.rows_per_partition(since, before)
+    if guarded:
+        check({key[0] for key in counted} - set(succeeded_days(since, before)))
     partitions.delete_partitions(sorted(counted))
     result = PurgeResult(table=table, since=since, before=before,
                          days=(before - since).days, partitions=len(counted),

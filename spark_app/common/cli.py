@@ -9,6 +9,7 @@ import sys
 from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, iso_day
 from spark_app.common.config import load_config
 from spark_app.common.output import Column, add_format_option, write_listing
+from spark_app.common.retention import PURGEABLE
 from spark_app.common.settings import CassandraSettings
 
 
@@ -25,7 +26,7 @@ def add_commands(commands) -> None:
     purge = commands.add_parser(
         "purge", help="delete the whole days received before a day from faults (or from the "
                       "legacy rejected_messages), keeping what the daily job still needs")
-    purge.add_argument("table", choices=["faults", "rejected_messages"])
+    purge.add_argument("table", choices=list(PURGEABLE))
     purge.add_argument("--before", type=iso_day, required=True, metavar="YYYY-MM-DD",
                        help="purge the days before this one (it is kept)")
     purge.add_argument("--since", type=iso_day, metavar="YYYY-MM-DD",

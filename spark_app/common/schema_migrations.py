@@ -77,12 +77,20 @@ def folder_migrations(cql_dir: Path, keyspace: str, replication: str,
     found = []
     for path in sorted(cql_dir.glob("*.cql")):
         version, name = version_of(path.name)
-        text = path.read_text().replace("{keyspace}", keyspace).replace("{replication}",
-                                                                        replication)
+        text = filled(path.read_text(), keyspace, replication)
         found.append(Migration(version, name, statements=split_statements(text)))
     found += [Migration(version, name, step=step)
               for version, (name, step) in python_steps.items()]
     return ordered(found)
+
+
+def filled(text: str, keyspace: str, replication: str) -> str:
+    """A migration's text with its keyspace and replication map in place (its
+    comments keep the placeholders they explain)."""
+    return "\n".join(
+        line if line.lstrip().startswith("--")
+        else line.replace("{keyspace}", keyspace).replace("{replication}", replication)
+        for line in text.splitlines())
 
 
 def version_of(file_name: str) -> tuple[int, str]:

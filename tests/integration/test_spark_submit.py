@@ -105,7 +105,8 @@ def the_run_of_2016_11_18(db_url: str) -> tuple[str, int, int]:
 
 
 @pytest.mark.slow
-def test_the_daily_job_keeps_the_submitters_name_and_conf(one_violation_on_2016_11_18, tmp_path):
+def test_the_daily_job_keeps_the_submitters_name_and_conf(one_violation_on_2016_11_18, config,
+                                                          tmp_path):
     events = tmp_path / "events"
     events.mkdir()
     ui_port = free_port()
@@ -123,7 +124,7 @@ def test_the_daily_job_keeps_the_submitters_name_and_conf(one_violation_on_2016_
     assert properties["spark.eventLog.dir"] == events.as_uri()
     # what the submitter left unset is fleetwatch's
     assert properties["spark.sql.session.timeZone"] == "UTC"
-    assert properties["spark.cassandra.connection.port"] == os.environ["FLEETWATCH_CASSANDRA_PORT"]
+    assert properties["spark.cassandra.connection.port"] == str(config.get("cassandra", "port"))
 
 
 @pytest.mark.slow

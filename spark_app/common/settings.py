@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
+from urllib.parse import unquote, urlsplit
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,25 @@ class SparkSettings:
 
     master: str
     app_name: str
-    event_log_dir: Path
+    event_log_dir: str  # a Hadoop URI (hdfs://, s3a://, file://) or a local path
     ui_enabled: bool
     ui_port: int
     shuffle_partitions: int
     arrow_batch_rows: int
     driver_memory: str
+
+    def event_log_uri(self, home: Path) -> str:
+        """spark.eventLog.dir: a URI as given, a local path as a file:// URI (relative
+        to the fleetwatch home)."""
+        if urlsplit(self.event_log_dir).scheme:
+            return self.event_log_dir
+        return (home / self.event_log_dir).as_uri()
+
+    def local_event_log_dir(self, home: Path) -> Path | None:
+        """The folder of the event logs when it is on this machine (Spark wants it to
+        exist), else None."""
+        uri = urlsplit(self.event_log_uri(home))
+        return Path(unquote(uri.path)) if uri.scheme == "file" else None
 
 
 @dataclass(frozen=True)

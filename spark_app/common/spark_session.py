@@ -1,14 +1,17 @@
 """The one place a SparkSession is built, from configuration.
 
 Locally the connector's jars come from var/jars/spark (fetched by Maven once,
-so runs work offline); under spark-submit the submitter decides master and
-jars (`--packages` on clusters) and only the connector settings are added.
+so runs work offline) and fleetwatch's configuration decides every setting.
+Under spark-submit the submitter decides master and jars (`--packages` on
+clusters), and whatever else it set (`--name`, `--conf`, spark-defaults.conf)
+wins: fleetwatch fills in only what it left unset.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 from spark_app.common import jars
 from spark_app.common.config import PROJECT_HOME, Config
@@ -42,7 +45,7 @@ def spark_conf(config: Config, app_name: str | None = None,
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(spark.arrow_batch_rows),
         "spark.eventLog.enabled": "true",
-        "spark.eventLog.dir": spark.event_log_dir.as_uri(),
+        "spark.eventLog.dir": spark.event_log_uri(config.home),
         "spark.ui.enabled": str(spark.ui_enabled).lower(),
         "spark.ui.port": str(spark.ui_port),
         "spark.ui.showConsoleProgress": "false",
@@ -77,6 +80,16 @@ def spark_conf(config: Config, app_name: str | None = None,
     return settings
 
 
+def unset_by_submitter(settings: Mapping[str, str], submitted: Mapping[str, str],
+                       script: str) -> dict[str, str]:
+    """The `settings` that spark-submit's own (`submitted`) leave unset. Without
+    --name, spark-submit names the application after its script (`script`, e.g.
+    entry.py): that name counts as unset."""
+    given = {key for key, value in submitted.items()
+             if not (key == "spark.app.name" and value == script)}
+    return {key: value for key, value in settings.items() if key not in given}
+
+
 def spark_secrets(config: Config) -> dict[str, str]:
     """The connector's settings that hold secrets, for build_spark_session to set
     on the running context's SparkConf (see there)."""
@@ -108,9 +121,18 @@ def build_spark_session(config: Config, app_name: str | None = None, **extra: st
     if not under_spark_submit():
         # Local runs bind to loopback, not to whatever the hostname resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    config.settings(SparkSettings).event_log_dir.mkdir(parents=True, exist_ok=True)
+    settings, secrets = {**spark_conf(config, app_name), **extra}, spark_secrets(config)
+    if under_spark_submit():
+        submitted = _submitted_conf()
+        script = os.path.basename(sys.argv[0])
+        settings = unset_by_submitter(settings, submitted, script)
+        secrets = unset_by_submitter(secrets, submitted, script)
+    if "spark.eventLog.dir" in settings:
+        event_logs = config.settings(SparkSettings).local_event_log_dir(config.home)
+        if event_logs is not None:
+            event_logs.mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder
-    for key, value in {**spark_conf(config, app_name), **extra}.items():
+    for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     # Secrets go on the running context's SparkConf, which the connector reads for
@@ -119,6 +141,17 @@ def build_spark_session(config: Config, app_name: str | None = None, **extra: st
     # in /proc/<pid>/cmdline. Nor with spark.conf.set: Spark copies session settings
     # into each job's properties, and the event log only redacts those SparkConf holds.
     live_conf = session.sparkContext._conf  # the JVM's own SparkConf, not a copy
-    for key, value in spark_secrets(config).items():
+    for key, value in secrets.items():
         live_conf.set(key, value)
     return session
+
+
+def _submitted_conf() -> dict[str, str]:
+    """The settings spark-submit gave the driver's JVM (--name, --conf,
+    spark-defaults.conf), which it holds as system properties."""
+    from pyspark import SparkConf, SparkContext
+
+    # Connects to spark-submit's JVM (PYSPARK_GATEWAY_PORT); a SparkConf made after
+    # that reads the JVM's spark.* properties, one made before holds nothing.
+    SparkContext._ensure_initialized()
+    return dict(SparkConf().getAll())

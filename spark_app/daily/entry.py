@@ -1,9 +1,11 @@
-"""spark-submit entry point of the daily job (a file path spark-submit can run):
+"""spark-submit entry point of the daily job (a file path spark-submit can run),
+from the clone's root, the venv not activated (README, "The daily job"):
 
-    spark-submit --master spark://HOST:7077 \
-      --packages com.datastax.spark:spark-cassandra-connector_2.12:3.5.1 \
-      --conf spark.pyspark.python=/path/to/.venv/bin/python \
+    PYSPARK_PYTHON=$PWD/.venv/bin/python .venv/bin/spark-submit --master 'local[2]' \
+      --jars "$(echo var/jars/spark/*.jar | tr ' ' ,)" \
       spark_app/daily/entry.py --day 2016-11-18
+
+The submitter's --name, --conf and spark-defaults.conf win; fleetwatch fills in the rest.
 """
 
 import sys

@@ -31,11 +31,17 @@ def days_between(first: date, last: date | None) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+def app_name(days: list[date]) -> str:
+    """The application's name, carrying its days, as the History Server lists it."""
+    first, last = days[0], days[-1]
+    return f"fleetwatch-daily-{first}" + (f"..{last}" if last != first else "")
+
+
 def run(config, days: list[date], echo=print) -> int:
     from spark_app.common.spark_session import build_spark_session
     from spark_app.daily.job import run_day
 
-    spark = build_spark_session(config, app_name="fleetwatch-daily")
+    spark = build_spark_session(config, app_name=app_name(days))
     try:
         if spark.sparkContext.uiWebUrl:
             echo(f"Spark UI: {spark.sparkContext.uiWebUrl}")

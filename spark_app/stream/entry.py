@@ -1,9 +1,11 @@
-"""spark-submit entry point of the temperature stream (a file path spark-submit can run):
+"""spark-submit entry point of the temperature stream (a file path spark-submit can
+run), from the clone's root, the venv not activated (README, "The temperature stream"):
 
-    spark-submit --master spark://HOST:7077 \
-      --packages org.apache.spark:spark-sql-kafka-0-10_2.12:3.5.7,com.datastax.spark:spark-cassandra-connector_2.12:3.5.1 \
-      --conf spark.pyspark.python=/path/to/.venv/bin/python \
+    PYSPARK_PYTHON=$PWD/.venv/bin/python .venv/bin/spark-submit --master 'local[2]' \
+      --jars "$(echo var/jars/spark/*.jar var/jars/kafka/*.jar | tr ' ' ,)" \
       spark_app/stream/entry.py [--source DIR|kafka] [--available-now]
+
+The submitter's --name, --conf and spark-defaults.conf win; fleetwatch fills in the rest.
 """
 
 import sys

@@ -60,6 +60,16 @@ def test_the_first_and_last_representable_days_are_days_the_job_runs():
         [date(2262, 4, 9), date(2262, 4, 10)]
 
 
+def test_the_daily_application_is_named_after_its_days():
+    from datetime import date
+
+    from spark_app.daily.main import app_name
+
+    assert app_name([date(2016, 11, 18)]) == "fleetwatch-daily-2016-11-18"
+    assert app_name([date(2016, 11, 18), date(2016, 11, 19), date(2016, 11, 20)]) == \
+        "fleetwatch-daily-2016-11-18..2016-11-20"
+
+
 def _first_lines_then_close(args, lines: int = 2) -> tuple[list[str], int, str]:
     """What `fleetwatch ARGS | head -LINES` sees: the first lines, then a closed pipe."""
     process = subprocess.Popen([*FLEETWATCH, *args], stdout=subprocess.PIPE,

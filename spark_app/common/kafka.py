@@ -27,6 +27,16 @@ PASSWORD_VARIABLE = env_name("kafka", "password")
 
 
 @dataclass(frozen=True)
+class KafkaTopic:
+    """Where the readings travel, from [stream]: read by the stream's source, sent by
+    the simulator, listened on by the local broker."""
+    SECTION: ClassVar[str] = "stream"
+
+    kafka_bootstrap: str
+    kafka_topic: str
+
+
+@dataclass(frozen=True)
 class KafkaSettings:
     SECTION: ClassVar[str] = "kafka"
 

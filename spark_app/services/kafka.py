@@ -18,7 +18,7 @@ from pathlib import Path
 
 from spark_app.common import jars
 from spark_app.common.config import Config, ConfigError
-from spark_app.common.kafka import KafkaSettings
+from spark_app.common.kafka import KafkaSettings, KafkaTopic
 from spark_app.services.process import (
     ServiceError,
     Status,
@@ -59,7 +59,7 @@ class LocalKafka:
         self.pid_file = (self.root if root else config.var_dir / "run") / "kafka.pid"
         self.log_file = self.root / "kafka.log"
         self.properties = self.root / "server.properties"
-        self.port = broker_port or loopback_port(config.get("stream", "kafka_bootstrap"))
+        self.port = broker_port or loopback_port(config.settings(KafkaTopic).kafka_bootstrap)
         self.controller_port = controller_port or config.settings(KafkaSettings).controller_port
         self.partitions = partitions
         self.extra_properties = extra_properties

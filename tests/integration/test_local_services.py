@@ -6,8 +6,10 @@ Cassandra windows and an alert e-mail, and `services stop` ending every process.
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -42,9 +44,12 @@ def recorded_pids(var: Path) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def local(tmp_path_factory, config):
+def local(config):
     """(environment, var folder, what `services start --postgres --kafka` printed)."""
-    tmp = tmp_path_factory.mktemp("svc")
+    # under var/, not pytest's folder: the server runs as the postgres user when the
+    # tests run as root, and root's /tmp/pytest-of-root is closed to it
+    (config.var_dir / "test").mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="svc-", dir=config.var_dir / "test"))
     env = second_node_environ(tmp, config)
     env.pop("FLEETWATCH_DATABASE_URL", None)
     env.update(FLEETWATCH_STREAM_KAFKA_BOOTSTRAP=f"127.0.0.1:{free_port()}",
@@ -57,6 +62,7 @@ def local(tmp_path_factory, config):
         yield env, tmp / "var", started.stdout
     finally:
         run("services", "stop", env=env, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_postgres_takes_db_init_and_rules(local):

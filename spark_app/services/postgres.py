@@ -87,6 +87,10 @@ class LocalPostgres:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self._own(self.root, self.socket_dir)
         os.chmod(self.socket_dir, 0o700)
+        if self._run_as() and subprocess.run([*self._run_as(), "test", "-w", str(self.root)],
+                                             capture_output=True).returncode != 0:
+            raise ServiceError(f"the postgres user cannot reach {self.root}: a folder above it "
+                               "is closed to other users; choose a paths.var_dir it can enter")
         if created:
             echo(f"creating a PostgreSQL cluster in {self.data}")
             self._run(bin_dir / "initdb", "-D", str(self.data), "-U", "postgres",

@@ -5,6 +5,7 @@ Cassandra windows and an alert e-mail, and `services stop` ending every process.
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -50,6 +51,7 @@ def local(config):
     # tests run as root, and root's /tmp/pytest-of-root is closed to it
     (config.var_dir / "test").mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="svc-", dir=config.var_dir / "test"))
+    tmp.chmod(0o755)  # mkdtemp's folder is its owner's only
     env = second_node_environ(tmp, config)
     env.pop("FLEETWATCH_DATABASE_URL", None)
     env.update(FLEETWATCH_STREAM_KAFKA_BOOTSTRAP=f"127.0.0.1:{free_port()}",
@@ -144,3 +146,13 @@ def test_stop_ends_every_process_it_started(local):
     status = run("services", "status", env=env, check=False)
     assert status.returncode == 1
     assert status.stdout.splitlines() == ["cassandra: stopped", "mail-sink: stopped"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the server then runs as postgres")
+def test_a_folder_closed_to_the_postgres_user_is_named(tmp_path, config):
+    from spark_app.services.postgres import LocalPostgres
+    from spark_app.services.process import ServiceError
+
+    # pytest's folders are root's only
+    with pytest.raises(ServiceError, match="the postgres user cannot reach .*choose a paths"):
+        LocalPostgres(config, root=tmp_path / "pg").start(echo=lambda *_: None)

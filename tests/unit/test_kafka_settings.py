@@ -137,3 +137,13 @@ def test_the_kafka_password_is_refused_in_a_file(tmp_path: Path):
 def test_a_controller_port_out_of_range_is_refused():
     with pytest.raises(ConfigError, match=r"kafka\.controller_port"):
         load_config(environ={"FLEETWATCH_KAFKA_CONTROLLER_PORT": "70000"}).settings(KafkaSettings)
+
+
+@pytest.mark.parametrize("arguments", [[], ["--out", "var/x", "--kafka"]])
+def test_simulate_temperatures_goes_to_a_folder_or_kafka(arguments, capsys):
+    from spark_app.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", "temperatures", *arguments])
+    assert exit_.value.code == 2
+    assert "--out" in capsys.readouterr().err

@@ -98,7 +98,8 @@ class LocalKafka:
         self._write_properties()
         if not (self.root / "data" / "meta.properties").exists():
             result = subprocess.run(
-                [*java_command, STORAGE_TOOL, "format", "-t", _cluster_id(),
+                # one argument with "=": a random id may begin with "-"
+                [*java_command, STORAGE_TOOL, "format", f"--cluster-id={_cluster_id()}",
                  "-c", str(self.properties), "--standalone"],
                 capture_output=True, text=True, timeout=120)
             if result.returncode != 0:

@@ -79,7 +79,7 @@ def test_postgres_takes_db_init_and_rules(local):
     assert "postgresql+psycopg://fleetwatch@/fleetwatch" in first.stdout
     assert run("rules", "add", "--model", "EX200", "#1.2.3.4 E:1h #5.6.7.8",
                "--description", "on postgres", env=env).stdout.strip() == "1"
-    listed = run("rules", "list", "--format", "csv", env=env).stdout
+    listed = run("rules", "list", env=env).stdout
     assert "#1.2.3.4 E:1h #5.6.7.8" in listed and "EX200" in listed
 
     import psycopg  # the rows are on that server, read without fleetwatch's code

@@ -87,14 +87,16 @@ def test_readings_cross_sasl_ssl_and_the_password_is_nowhere(secure_broker, cass
     assert sent.returncode == 0, sent.stdout + sent.stderr
     assert sent.stdout.strip() == f"sent 120 readings to topic {topic} at {bootstrap}"
 
-    stream = subprocess.Popen([*FLEETWATCH, "stream", "--source", "kafka", "--available-now"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                              env=environment)
-    seen_in_argv = []
-    while stream.poll() is None:
-        seen_in_argv += [line for line in command_lines() if password in line]
-        time.sleep(0.5)
-    out, err = stream.communicate()
+    # output to files, not pipes: nobody reads a pipe while the command lines are polled
+    with open(tmp_path / "stream.out", "w") as out_file, \
+            open(tmp_path / "stream.err", "w") as err_file:
+        stream = subprocess.Popen([*FLEETWATCH, "stream", "--source", "kafka", "--available-now"],
+                                  stdout=out_file, stderr=err_file, env=environment)
+        seen_in_argv = []
+        while stream.poll() is None:
+            seen_in_argv += [line for line in command_lines() if password in line]
+            time.sleep(0.5)
+    out, err = (tmp_path / "stream.out").read_text(), (tmp_path / "stream.err").read_text()
     assert stream.returncode == 0, out + err[-5000:]
     assert re.search(r"readings: 120 accepted, 0 rejected", out), out
     assert seen_in_argv == []

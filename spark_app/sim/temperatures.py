@@ -7,7 +7,8 @@ Written as JSON-lines files, each covering `file_seconds` of event time, under
 a dot-name and then renamed: a stream never reads half a file. By default all
 at once, the last reading stamped now; `--live` writes each file as its
 interval passes; `--start` fixes the instants, so the files are the same
-byte for byte.
+byte for byte. With `--kafka` the same chunks are sent to Kafka instead
+(spark_app/sim/kafka_producer.py), one record per reading.
 """
 
 from __future__ import annotations

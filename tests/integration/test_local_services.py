@@ -112,9 +112,13 @@ def test_kafka_carries_simulated_readings_into_windows_and_an_alert(local):
     assert "readings: 360 accepted, 0 rejected" in streamed.stdout
 
     from cassandra.cluster import Cluster
-    cluster = Cluster(["127.0.0.1"], port=int(env["FLEETWATCH_CASSANDRA_PORT"]))
+
+    from spark_app.common.config import load_config
+    keyspace = load_config(environ=env).get("cassandra", "keyspace")
+    cluster = Cluster(["127.0.0.1"], port=int(env["FLEETWATCH_CASSANDRA_PORT"]),
+                      connect_timeout=30, protocol_version=5)
     try:
-        session = cluster.connect("fleetwatch")
+        session = cluster.connect(keyspace)
         averages = {}
         for equipment in ("EQ-0001", "EQ-0002", "EQ-0003"):
             rows = list(session.execute(session.prepare(

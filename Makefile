@@ -45,9 +45,10 @@ postgres:  ## install Debian's PostgreSQL if missing (the relational tests start
 	  echo "installing postgresql from Debian"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-demo: jars  ## start the services, initialise the schemas and run the demo
-	$(BIN)/fleetwatch demo
-	@echo "Cassandra keeps running for you to explore; 'make services-down' stops it."
+DB ?= sqlite
+demo: jars $(if $(filter postgres,$(DB)),postgres)  ## start the services, initialise the schemas and run the demo (DB=postgres: on a local PostgreSQL)
+	$(BIN)/fleetwatch demo --db $(DB)
+	@echo "The services keep running for you to explore; 'make services-down' stops them."
 
 test: jars postgres airflow  ## install everything and run every test (unit, then integration)
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \

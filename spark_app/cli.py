@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     for box in BOXES:
         box.add_commands(commands)
     demo = commands.add_parser("demo", help="run the end-to-end demo on the embedded defaults")
+    demo.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite",
+                      help="the relational store: SQLite under var/ (default), or a local "
+                           "PostgreSQL started for it (`make demo DB=postgres`)")
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -82,7 +85,7 @@ def _service_failure(error: Exception) -> str | None:
 def _demo(args) -> int:
     from spark_app.demo import run_demo
 
-    return run_demo(load_config(args.config))
+    return run_demo(load_config(args.config), database=args.db)
 
 
 if __name__ == "__main__":

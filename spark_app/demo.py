@@ -4,6 +4,9 @@ the demo rules are loaded only into an empty rules table."""
 
 from __future__ import annotations
 
+import os
+import shlex
+from dataclasses import replace
 from datetime import date, timedelta
 
 from spark_app.common.config import Config
@@ -35,7 +38,9 @@ def demo_rules(models: tuple[str, ...], tags) -> list[tuple[str, str, str]]:
     return rules
 
 
-def run_demo(config: Config) -> int:
+def run_demo(config: Config, database: str = "sqlite") -> int:
+    """database: "sqlite" (database.url), or "postgres": a local PostgreSQL started
+    with the other services, used by this run and the commands it runs."""
     from sqlalchemy import text
 
     from spark_app.common.cassandra_session import apply_schema, cassandra_session
@@ -44,11 +49,16 @@ def run_demo(config: Config) -> int:
     from spark_app.daily.rule_store import RuleStore
     from spark_app.ingest.run import ingest
     from spark_app.services.mail_sink import local_services
+    from spark_app.services.postgres import LocalPostgres
     from spark_app.sim.faults import FleetSpec, simulate_faults, tag_vocabulary, write_jsonl
 
     _step("local services")
-    for service in local_services(config):
+    services = local_services(config)
+    postgres = LocalPostgres(config) if database == "postgres" else None
+    for service in services + ([postgres] if postgres else []):
         print(service.start().line())
+    if postgres:
+        config = _with_database_url(config, postgres.url())
 
     _step("schemas")
     with cassandra_session(config) as session:
@@ -106,7 +116,18 @@ def run_demo(config: Config) -> int:
     print(f"  make history                             History Server over "
           f"{config.settings(SparkSettings).event_log_dir} at http://127.0.0.1:18080")
     print(f"  {config.settings(SmtpSettings).sink_dir}/*.eml    every e-mail the local SMTP server received")
+    if postgres:
+        print("  the demo's PostgreSQL, for fleetwatch and psql alike:\n"
+              f"  export FLEETWATCH_DATABASE_URL={shlex.quote(postgres.url())}")
     return 0
+
+
+def _with_database_url(config: Config, url: str) -> Config:
+    """The configuration with database.url replaced, here and in the environment
+    of the commands the demo runs."""
+    os.environ["FLEETWATCH_DATABASE_URL"] = url
+    return replace(config, values={**config.values, "database": {**config.values["database"],
+                                                                 "url": url}})
 
 
 def _demo_stream(config: Config) -> None:

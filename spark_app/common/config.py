@@ -23,7 +23,8 @@ ENV_PREFIX = "FLEETWATCH_"
 
 # Secrets: read from the environment only, never from a file.
 SECRET_KEYS = {("cassandra", "password"), ("cassandra", "ssl_trust_store_password"),
-               ("cassandra", "ssl_key_store_password"), ("smtp", "password")}
+               ("cassandra", "ssl_key_store_password"), ("smtp", "password"),
+               ("kafka", "password")}
 
 # Keys that once existed, and why a file that still sets one should drop it.
 REMOVED_KEYS = {
@@ -253,7 +254,7 @@ def _check(values) -> None:
                 f"got {values[section][key]!r}")
 
     for section, key in (("cassandra", "port"), ("cassandra", "storage_port"),
-                         ("spark", "ui_port"), ("smtp", "port")):
+                         ("spark", "ui_port"), ("smtp", "port"), ("kafka", "controller_port")):
         require(1 <= values[section][key] <= 65535, section, key, "must be a TCP port")
     require(bool(values["cassandra"]["hosts"]), "cassandra", "hosts", "must name a host")
     require(values["cassandra"]["keyspace"].isidentifier(), "cassandra", "keyspace",

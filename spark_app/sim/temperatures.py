@@ -7,7 +7,8 @@ Written as JSON-lines files, each covering `file_seconds` of event time, under
 a dot-name and then renamed: a stream never reads half a file. By default all
 at once, the last reading stamped now; `--live` writes each file as its
 interval passes; `--start` fixes the instants, so the files are the same
-byte for byte.
+byte for byte. With `--kafka` the same chunks are sent to Kafka instead
+(spark_app/sim/kafka_producer.py), one record per reading.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from spark_app.common.config import load_config
 
 MODELS = ("EX200", "HD785", "WA600", "D375A")
 NORMAL_RANGE_C = (40.0, 90.0)
@@ -96,15 +99,14 @@ def write_file(directory: Path, name: str, readings: list[Reading]) -> Path:
     return partial.rename(directory / name)
 
 
-def write_files(fleet: Fleet, directory: Path, start: datetime, duration_s: float,
-                file_seconds: float = 60.0,
-                wait_until: Callable[[datetime], None] | None = None) -> list[Path]:
-    """Files covering [start, start + duration_s). With `wait_until`, each file is
-    written only once its last instant has passed (a live feed)."""
+def chunks(fleet: Fleet, start: datetime, duration_s: float, file_seconds: float = 60.0,
+           wait_until: Callable[[datetime], None] | None = None,
+           ) -> Iterator[tuple[datetime, list[Reading]]]:
+    """(first instant, readings) of each `file_seconds` of [start, start + duration_s).
+    With `wait_until`, each is given only once its last instant has passed (a live feed)."""
     end = start + timedelta(seconds=duration_s)
     readings = fleet.readings(start)
     pending = next(readings)
-    written = []
     chunk_start = start
     while chunk_start < end:
         chunk_end = min(end, chunk_start + timedelta(seconds=file_seconds))
@@ -114,10 +116,19 @@ def write_files(fleet: Fleet, directory: Path, start: datetime, duration_s: floa
             pending = next(readings)
         if wait_until is not None:
             wait_until(chunk_end)
+        yield chunk_start, chunk
+        chunk_start = chunk_end
+
+
+def write_files(fleet: Fleet, directory: Path, start: datetime, duration_s: float,
+                file_seconds: float = 60.0,
+                wait_until: Callable[[datetime], None] | None = None) -> list[Path]:
+    """One file per chunk (see `chunks`)."""
+    written = []
+    for chunk_start, chunk in chunks(fleet, start, duration_s, file_seconds, wait_until):
         name = (f"readings-{chunk_start:%Y%m%dT%H%M%S}.{chunk_start.microsecond // 1000:03d}Z"
                 f"-seed{fleet.seed}.jsonl")
         written.append(write_file(directory, name, chunk))
-        chunk_start = chunk_end
     return written
 
 
@@ -128,8 +139,12 @@ def wait_for_wall_clock(instant: datetime) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="folder to write into")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, metavar="DIR", help="folder to write into")
+    where.add_argument("--kafka", action="store_true",
+                       help="send to the topic stream.kafka_topic at stream.kafka_bootstrap "
+                            "([kafka] says how to connect), one record per reading, keyed "
+                            "by equipment")
     parser.add_argument("--equipment", type=int, default=10, metavar="N")
     parser.add_argument("--rate", type=float, default=1.0, metavar="R",
                         help="readings per second from each equipment (default 1)")
@@ -145,7 +160,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     when.add_argument("--live", action="store_true",
                       help="from now on, each file written as its interval passes")
     parser.add_argument("--file-seconds", type=float, default=60.0, metavar="S",
-                        help="event time covered by each file (default 60)")
+                        help="event time covered by each file, or sent at once to Kafka "
+                             "(default 60)")
 
 
 def run_from_args(args) -> int:
@@ -160,8 +176,13 @@ def run_from_args(args) -> int:
         start = now
     else:
         start = args.start or now - timedelta(seconds=duration)
-    files = write_files(fleet, args.out, start, duration, args.file_seconds,
-                        wait_for_wall_clock if args.live else None)
+    wait_until = wait_for_wall_clock if args.live else None
+    if args.kafka:
+        from spark_app.sim.kafka_producer import send_readings
+
+        return send_readings(load_config(args.config),
+                             chunks(fleet, start, duration, args.file_seconds, wait_until))
+    files = write_files(fleet, args.out, start, duration, args.file_seconds, wait_until)
     print(f"wrote {len(files)} file(s) to {args.out}")
     return 0
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from spark_app.alerts.state_machine import AlertPolicy
 from spark_app.common.config import Config, ConfigError, env_name
+from spark_app.common.kafka import KafkaSettings
 from spark_app.stream.readings import ReadingRules
 
 SOURCES = ("files", "kafka")
@@ -33,6 +34,8 @@ class StreamSettings:
     max_files_per_trigger: int
     kafka_bootstrap: str
     kafka_topic: str
+    # [kafka]: security protocol, SASL login, CA; checked at start, None for files
+    kafka: KafkaSettings | None
     max_offsets_per_trigger: int
     window: str
     slide: str
@@ -74,6 +77,7 @@ class StreamSettings:
             max_files_per_trigger=get("max_files_per_trigger"),
             kafka_bootstrap=get("kafka_bootstrap"),
             kafka_topic=get("kafka_topic"),
+            kafka=config.settings(KafkaSettings) if source == "kafka" else None,
             max_offsets_per_trigger=get("max_offsets_per_trigger"),
             window=get("window"), slide=get("slide"), watermark=get("watermark"),
             trigger=get("trigger"),

@@ -36,7 +36,8 @@ def _kafka_lines(spark: SparkSession, settings: StreamSettings) -> DataFrame:
     reader = (spark.readStream.format("kafka")
               .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
               .option("subscribe", settings.kafka_topic)
-              .option("startingOffsets", "earliest"))
+              .option("startingOffsets", "earliest")
+              .options(**settings.kafka.spark_source_options()))
     if settings.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", settings.max_offsets_per_trigger)
     records = reader.load()

@@ -55,7 +55,7 @@ def spark(config, cassandra):
 
 @pytest.fixture(scope="session")
 def postgres_url(config):
-    with throwaway_postgres(config.var_dir / "test") as url:
+    with throwaway_postgres(config, config.var_dir / "test") as url:
         yield url
 
 

@@ -1,28 +1,21 @@
-"""A throw-away single-node Kafka (KRaft: controller and broker in one JVM)
-from the jars of conf/jvm/kafka-broker, for the tests of the Kafka source.
-
-Loopback listeners on free ports, data in a temporary folder; the process is
-ended in `finally`, exactly the one started here.
-"""
+"""A throw-away single-node Kafka for the tests of the Kafka source: the same
+LocalKafka as `fleetwatch services start --kafka`, on free loopback ports with
+data in a temporary folder, ended in `finally`; records are sent with the
+broker's own console producer, not with fleetwatch's code."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from spark_app.common import jars
 from spark_app.common.config import Config
+from spark_app.services.kafka import LocalKafka
 from spark_app.services.process import free_port, java
 
-STORAGE_TOOL = "kafka.tools.StorageTool"
-BROKER_MAIN = "kafka.Kafka"
 CONSOLE_PRODUCER = "org.apache.kafka.tools.ConsoleProducer"
-START_TIMEOUT_S = 90
+CONSOLE_CONSUMER = "org.apache.kafka.tools.consumer.ConsoleConsumer"
 
 
 @dataclass(frozen=True)
@@ -40,71 +33,28 @@ class KafkaBroker:
         subprocess.run(command, input="\n".join(lines) + "\n", text=True, check=True,
                        capture_output=True, timeout=120)
 
+    def consume(self, topic: str, count: int, *client_options: str) -> list[str]:
+        """The first `count` records of `topic` as "key<TAB>value" lines, read by the
+        broker's own console consumer (`client_options`: --consumer.config FILE, say)."""
+        result = subprocess.run(
+            [java(), "-cp", self.classpath, CONSOLE_CONSUMER, "--bootstrap-server",
+             self.bootstrap, "--topic", topic, "--from-beginning", "--max-messages", str(count),
+             "--timeout-ms", "60000", "--property", "print.key=true", *client_options],
+            capture_output=True, text=True, timeout=180)
+        return result.stdout.splitlines()
+
 
 @contextmanager
-def kafka_broker(config: Config, work_dir: Path, partitions: int = 2):
-    jar_dir = jars.ensure_bundle(config, "kafka-broker")
-    classpath = f"{jar_dir}/*"
-    broker_port, controller_port = free_port(), free_port()
-    data_dir = work_dir / "kafka-data"
-    properties = work_dir / "server.properties"
-    properties.write_text("\n".join([
-        "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.bootstrap.servers=127.0.0.1:{controller_port}",
-        f"listeners=PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{broker_port}",
-        "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        f"log.dirs={data_dir}",
-        f"num.partitions={partitions}",
-        "auto.create.topics.enable=true",
-        "offsets.topic.replication.factor=1",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        "",
-    ]))
-    java_command = [java(), "-Xmx512m", "-cp", classpath]
-    subprocess.run([*java_command, STORAGE_TOOL, "format", "-t", _cluster_id(), "-c", str(properties),
-                    "--standalone"], check=True, capture_output=True, text=True, timeout=120)
-    log = work_dir / "kafka.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen([*java_command, BROKER_MAIN, str(properties)], stdout=out,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+def kafka_broker(config: Config, work_dir: Path, partitions: int = 2,
+                 ports: tuple[int, int] | None = None, extra_properties: tuple[str, ...] = ()):
+    """ports: (broker, controller), free ones by default; extra_properties win over
+    LocalKafka's own (other listeners, say)."""
+    broker_port, controller_port = ports or (free_port(), free_port())
+    broker = LocalKafka(config, root=work_dir, broker_port=broker_port,
+                        controller_port=controller_port, partitions=partitions,
+                        extra_properties=extra_properties)
     try:
-        _wait_for_port(broker_port, process, log)
-        yield KafkaBroker(f"127.0.0.1:{broker_port}", classpath)
+        broker.start(echo=lambda *_: None)
+        yield KafkaBroker(broker.bootstrap, broker.classpath())
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _cluster_id() -> str:
-    # Kafka cluster ids are 16 random bytes in URL-safe base64, unpadded.
-    import base64
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-
-
-def _wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Kafka exited with {process.returncode}:\n"
-                               + log.read_text(errors="replace")[-3000:])
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"Kafka did not listen on {port} within {START_TIMEOUT_S}s")
-
-
+        broker.stop(echo=lambda *_: None)

@@ -13,6 +13,12 @@ import sys
 from spark_app.common import cli as common_cli
 from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE
 from spark_app.common.config import ConfigError, load_config
+from spark_app.common.log_setup import (
+    LogLevelError,
+    add_logging_options,
+    chosen_level,
+    configure_logging,
+)
 from spark_app.daily import cli as daily_cli
 from spark_app.ingest import cli as ingest_cli
 from spark_app.services import cli as services_cli
@@ -32,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="configuration file (default: FLEETWATCH_CONFIG or conf/fleetwatch.toml)")
     parser.add_argument("--version", action="version",
                         version=f"fleetwatch {importlib.metadata.version('fleetwatch')}")
+    add_logging_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for box in BOXES:
         box.add_commands(commands)
@@ -41,7 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        configure_logging(chosen_level(args.log_level))
+    except LogLevelError as error:
+        parser.error(str(error))
     try:
         return args.handler(args)
     except BrokenPipeError:

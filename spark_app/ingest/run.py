@@ -16,7 +16,7 @@ from pathlib import Path
 from spark_app.common.config import Config
 from spark_app.ingest.records import is_feed_url
 from spark_app.ingest.settings import IngestSettings
-from spark_app.ingest.tally import Progress, Tally
+from spark_app.ingest.tally import IngestProgress, Tally
 
 _DAYS_SHOWN = 10
 
@@ -97,12 +97,11 @@ def ingest(config: Config, arguments: list[str], progress_stream=None) -> Ingest
     """Ingest every source named in `arguments`; never raises for a failed source."""
     settings = IngestSettings.from_config(config)
     sources = expand_sources(arguments)
-    progress = Progress(settings.progress_interval_s, progress_stream)
-    tallies = [progress.tally(source) for source in sources]
-    try:
+    total_bytes = sum(Path(source).stat().st_size for source in sources
+                      if not is_feed_url(source))
+    with IngestProgress(settings.progress_interval_s, total_bytes, progress_stream) as progress:
+        tallies = [progress.tally(source) for source in sources]
         _ingest_each(config, settings, tallies)
-    finally:
-        progress.done()
     return _summary(tallies, progress)
 
 
@@ -151,7 +150,7 @@ def _fail_all(tallies: list[Tally], error: str) -> None:
         tally.error = error
 
 
-def _summary(tallies: list[Tally], progress: Progress) -> IngestSummary:
+def _summary(tallies: list[Tally], progress: IngestProgress) -> IngestSummary:
     days: Counter = Counter()
     for tally in tallies:
         days.update(tally.days)

@@ -70,6 +70,14 @@ class Progress:
         if self._bar is not None:
             self._bar.set_postfix_str(text, refresh=False)
 
+    def write(self, text: str, out=None) -> None:
+        """A result line on stdout (or `out`), above the bar when there is one."""
+        out = out or sys.stdout
+        if self._bar is not None:
+            self._bar.write(text, file=out)
+        else:
+            print(text, file=out, flush=True)
+
     def line(self, elapsed: float) -> str:
         """The plain progress line, as tqdm formats it without a bar."""
         in_bytes = self.unit == "B"

@@ -77,17 +77,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _service_failure(error: Exception) -> str | None:
     """A one-line explanation of a failure of Cassandra or the database, else None."""
-    kind = f"{type(error).__module__}.{type(error).__name__}"
-    if kind == "cassandra.cluster.NoHostAvailable":
-        return (f"Cassandra is not reachable ({error}); is it running? "
-                "`fleetwatch services start` starts the local one")
-    if kind == "cassandra.InvalidRequest" and "does not exist" in str(error):
-        return f"{error}; run `fleetwatch db init` to create the schema"
-    if kind.startswith("sqlalchemy.exc.") and ("no such table" in str(error)
-                                               or "does not exist" in str(error)):
-        return f"{str(error).splitlines()[0]}; run `fleetwatch db init` to create the tables"
-    if kind == "sqlalchemy.exc.OperationalError":
-        return f"the database is not reachable: {str(error).splitlines()[0]}"
+    module = type(error).__module__
+    if module.startswith("cassandra"):
+        from spark_app.common.cassandra_session import connection_failure
+
+        return connection_failure(error)
+    if module.startswith("sqlalchemy"):
+        from spark_app.common.relational import database_failure
+
+        return database_failure(error)
     return None
 
 

@@ -19,6 +19,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Chatty libraries stay at warnings unless asked for debug: py4j logs every call
 # into the JVM at info.
 QUIET_LIBRARIES = ("py4j", "cassandra")
+OUR_LOGGERS = ("spark_app", "bench", "rules", "schemas")
 
 
 class LogLevelError(ValueError):
@@ -52,6 +53,8 @@ def configure_logging(level: str, stream=None) -> None:
     """One handler on the root logger, writing to stderr (replacing any earlier one)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT, datefmt="%Y-%m-%dT%H:%M:%S"))
+    if level != "debug":
+        handler.addFilter(_not_a_library_failure)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -59,3 +62,11 @@ def configure_logging(level: str, stream=None) -> None:
     root.setLevel(level.upper())
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+
+
+
+def _not_a_library_failure(record: logging.LogRecord) -> bool:
+    """Drops what a library logs with the exception it raises (the driver's "Error
+    connecting to …" with its traceback): the command ends with one message
+    saying what went wrong and what to do, which that would only bury."""
+    return record.exc_info is None or record.name.split(".")[0] in OUR_LOGGERS

@@ -108,9 +108,11 @@ def ingest(config: Config, arguments: list[str], progress_stream=None) -> Ingest
 def _ingest_each(config: Config, settings: IngestSettings, tallies: list[Tally]) -> None:
     from cassandra import InvalidRequest
 
+    from spark_app.common.cassandra_session import connection_failure
     from spark_app.ingest.feed_pull import FeedCursor, FeedError, pull_feed
     from spark_app.ingest.jsonl import ingest_jsonl
     from spark_app.ingest.writer import (
+        CassandraRefused,
         CassandraUnavailable,
         IngestWriter,
         RowWriter,
@@ -118,11 +120,13 @@ def _ingest_each(config: Config, settings: IngestSettings, tallies: list[Tally])
         transient_errors,
     )
 
-    missing_schema = "{} (run `fleetwatch db init`)"
     try:
         session = connect(config, settings.retry)
+    except CassandraRefused as error:
+        _fail_all(tallies, str(error))
+        return
     except transient_errors() as error:
-        _fail_all(tallies, f"Cassandra unreachable: {error}")
+        _fail_all(tallies, connection_failure(error) or f"Cassandra is not reachable: {error}")
         return
     try:
         try:
@@ -131,7 +135,7 @@ def _ingest_each(config: Config, settings: IngestSettings, tallies: list[Tally])
                                   settings.batch_rows)
             cursor = FeedCursor(session, settings.keyspace, rows)
         except InvalidRequest as error:  # no such keyspace or table (statements name both)
-            _fail_all(tallies, missing_schema.format(error))
+            _fail_all(tallies, connection_failure(error) or str(error))
             return
         for tally in tallies:
             try:

@@ -6,12 +6,14 @@ import sys
 
 from spark_app.common.cli_args import EXIT_FAILURE, EXIT_OK
 from spark_app.common.config import load_config
+from spark_app.common.output import Column, add_format_option, write_listing
 
 
 def add_commands(commands) -> None:
     services = commands.add_parser(
         "services", help="start/stop the local Cassandra and loopback SMTP sink")
     services.add_argument("action", choices=["start", "stop", "status"])
+    add_format_option(services)  # of status
     services.set_defaults(handler=run)
 
 
@@ -20,19 +22,26 @@ def run(args) -> int:
     from spark_app.services.process import ServiceError
 
     services = local_services(load_config(args.config))
-    all_answering = True
+    if args.action == "status":
+        return _status(services, args.format)
     try:
         for service in services:
             if args.action == "start":
                 print(service.start().line())
-            elif args.action == "stop":
-                if not service.stop():
-                    print(f"{service.status().name}: not running")
-            else:
-                status = service.status()
-                print(status.line())
-                all_answering = all_answering and status.answering
+            elif not service.stop():
+                print(f"{service.status().name}: not running")
     except ServiceError as error:
         print(f"fleetwatch: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    return EXIT_OK if all_answering else EXIT_FAILURE
+    return EXIT_OK
+
+
+def _status(services, output_format: str) -> int:
+    """Exit 1 unless every service answers."""
+    statuses = [service.status() for service in services]
+    write_listing([{"service": status.name, "state": status.state, "pid": status.pid,
+                    "answering": status.answering, "detail": status.detail or None}
+                   for status in statuses],
+                  [Column("service"), Column("state"), Column("pid", align_right=True),
+                   Column("detail")], output_format, sys.stdout, noun="service")
+    return EXIT_OK if all(status.answering for status in statuses) else EXIT_FAILURE

@@ -35,14 +35,17 @@ def run(config: Config, available_now: bool, stop: threading.Event | None = None
     from spark_app.stream.settings import StreamSettings
 
     settings = StreamSettings.from_config(config)
-    own_spark = spark is None
-    if own_spark:
-        spark = build_spark_session(config, app_name="fleetwatch-stream")
-    if stop is not None:
-        _stop_on_signals(stop)
     cluster = cluster_from_config(config)
+    own_spark = False
     try:
+        # Cassandra first: a missing keyspace or a refused login is told before
+        # the JVM has taken its time to start
         session = cluster.connect(config.settings(CassandraSettings).keyspace)
+        own_spark = spark is None
+        if own_spark:
+            spark = build_spark_session(config, app_name="fleetwatch-stream")
+        if stop is not None:
+            _stop_on_signals(stop)
         stream = TemperatureStream(spark, config, settings, session, engine_from_config(config))
         return stream.run(available_now, stop)
     finally:

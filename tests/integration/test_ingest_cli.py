@@ -66,7 +66,8 @@ def test_nothing_written_when_cassandra_is_unreachable_exits_1(simulated_file):
     result = run("ingest", str(path), FLEETWATCH_CASSANDRA_PORT=str(free_port()),
                  FLEETWATCH_INGEST_RETRY_ATTEMPTS="1")
     assert result.returncode == 1
-    assert "FAILED: Cassandra unreachable" in result.stdout
+    assert "FAILED: Cassandra is not reachable at 127.0.0.1:" in result.stdout
+    assert "is it running? `fleetwatch services start` starts the local one" in result.stdout
     assert result.stdout.startswith("ingested 0 faults and 0 rejected messages")
 
 

@@ -64,6 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"fleetwatch: configuration error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as error:
+        if error.filename is None:  # not about a file named on the command line
+            raise
+        problem = "no such file or folder" if isinstance(error, FileNotFoundError) \
+            else f"cannot use it ({error.strerror})"
+        print(f"fleetwatch: {problem}: {error.filename}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("fleetwatch: interrupted", file=sys.stderr)
         return 130

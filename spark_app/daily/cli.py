@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import sys
 
-from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, iso_day
+from spark_app.common.cli_args import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_OK,
+    iso_day,
+    whole_number,
+)
 from spark_app.common.config import load_config
 from spark_app.common.output import add_format_option
 
@@ -21,7 +27,7 @@ def add_commands(commands) -> None:
     violations = commands.add_parser("violations", help="list stored violations")
     violations.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD",
                             help="violations whose instant falls on this UTC day")
-    violations.add_argument("--rule", type=int, metavar="ID")
+    violations.add_argument("--rule", type=whole_number, metavar="ID")
     violations.add_argument("--serial", metavar="S")
     add_format_option(violations)
     violations.add_argument("--all-columns", action="store_true",
@@ -58,7 +64,7 @@ def _add_rules_commands(commands) -> None:
     add_format_option(listing)
     listing.set_defaults(handler=run_rules_list)
     disable = rule_commands.add_parser("disable", help="deactivate a rule")
-    disable.add_argument("rule_id", type=int, metavar="ID")
+    disable.add_argument("rule_id", type=whole_number, metavar="ID")
     disable.set_defaults(handler=run_rules_disable)
     importing = rule_commands.add_parser(
         "import", help="import model,expression[,description] rows, all or nothing")
@@ -126,9 +132,6 @@ def run_rules_import(args) -> int:
         print(f"fleetwatch: nothing imported, {len(error.problems)} bad line(s):",
               file=sys.stderr)
         print(str(error), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except FileNotFoundError:
-        print(f"fleetwatch: no such file: {args.path}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"imported {len(ids)} rule(s): " + ", ".join(map(str, ids)))
     return EXIT_OK

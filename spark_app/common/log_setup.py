@@ -17,8 +17,8 @@ LEVEL_VARIABLE = "FLEETWATCH_LOG_LEVEL"
 DEFAULT_LEVEL = "info"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Chatty libraries stay at warnings unless asked for debug: py4j logs every call
-# into the JVM at info.
-QUIET_LIBRARIES = ("py4j", "cassandra")
+# into the JVM at info, alembic each step of a migration.
+QUIET_LIBRARIES = ("py4j", "cassandra", "alembic")
 OUR_LOGGERS = ("spark_app", "bench", "rules", "schemas")
 
 

@@ -136,3 +136,15 @@ def test_ingest_progress_is_a_bar_on_a_terminal(simulated_file):
     assert "\ringest: 100%|" in shown.terminal, shown.terminal
     assert re.search(r"\| [\d.]+k/[\d.]+kB? \[00:\d\d<00:00, ", shown.terminal), shown.terminal
     assert "faults, " in shown.terminal
+
+
+def test_quiet_or_a_warning_log_level_leaves_only_the_summary(simulated_file):
+    path, _ = simulated_file
+    for args, environ in ((["-q"], {}), ([], {"FLEETWATCH_LOG_LEVEL": "warning"})):
+        result = subprocess.run([*FLEETWATCH, *args, "ingest", str(path)], capture_output=True,
+                                text=True, timeout=300,
+                                env={**os.environ, **QUICK_RETRIES, **environ,
+                                     "FLEETWATCH_INGEST_PROGRESS_INTERVAL_S": "0.000001"})
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        assert result.stdout.startswith("ingested ")

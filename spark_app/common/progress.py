@@ -15,7 +15,8 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 _KNOWN_TOTAL = "{desc}: {percentage:.0f}% {n_fmt}{bytes}/{total_fmt}{bytes} " \
                "[{elapsed}<{remaining}, {rate_fmt}]{postfix}"
-_UNKNOWN_TOTAL = "{desc}: {n_fmt}{bytes} [{elapsed}, {rate_fmt}]{postfix}"
+_UNKNOWN_TOTAL = "{desc}: {n_fmt}{unit_after} [{elapsed}, {rate_fmt}]{postfix}"
+
 
 class Progress:
     """`with Progress("ingest", total=size, unit="B") as progress: progress.update(n)`.
@@ -85,8 +86,9 @@ class Progress:
             self.count, self.total, elapsed, prefix=self.description, unit=self.unit,
             unit_scale=in_bytes,
             postfix=self.text or None,
-            bar_format=(_KNOWN_TOTAL if self.total else _UNKNOWN_TOTAL).replace(
-                "{bytes}", "B" if in_bytes else ""))
+            bar_format=(_KNOWN_TOTAL if self.total else _UNKNOWN_TOTAL)
+            .replace("{bytes}", "B" if in_bytes else "")
+            .replace("{unit_after}", "B" if in_bytes else f" {self.unit}"))
 
     def __exit__(self, exc_type, *_) -> None:
         self._exit.close()

@@ -19,7 +19,8 @@ _day_of = itemgetter(0)
 class Tally:
     """Counts of one source (file or feed), updated after each written chunk or page."""
 
-    def __init__(self, source: str, on_change: Callable[[int], None] = lambda _: None):
+    def __init__(self, source: str,
+                 on_change: Callable[[Tally, int], None] = lambda tally, bytes_read: None):
         self.source = source
         self.faults = 0
         self.rejected = 0
@@ -33,16 +34,18 @@ class Tally:
         self.faults += len(faults)
         self.rejected += rejected
         self.days.update(map(_day_of, faults))
-        self._on_change(bytes_read)
+        self._on_change(self, bytes_read)
 
 
 class IngestProgress:
     """Running totals of every source, on the shared progress display: bytes of
     the files read (a bar with ETA on a terminal, a line every `interval_s`
-    seconds in a log), followed by the faults and rejects written so far."""
+    seconds in a log) or, with feeds only, pages (no total: a feed says where
+    it ends only on its last page), followed by the faults and rejects written."""
 
-    def __init__(self, interval_s: float, total_bytes: int | None, stream=None):
-        self.display = Progress("ingest", total_bytes or None, unit="B", logger=log,
+    def __init__(self, interval_s: float, total_bytes: int, stream=None):
+        self.display = Progress("ingest", total_bytes or None,
+                                unit="B" if total_bytes else "page", logger=log,
                                 interval_s=interval_s, stream=stream)
         self.tallies: list[Tally] = []
         self.started = time.monotonic()
@@ -59,12 +62,15 @@ class IngestProgress:
         self.tallies.append(tally)
         return tally
 
-    def tick(self, bytes_read: int = 0) -> None:
-        """After each chunk or page written (and acknowledged)."""
+    def tick(self, tally: Tally, bytes_read: int) -> None:
+        """After each chunk or page of `tally`'s source written (and acknowledged)."""
         faults = sum(t.faults for t in self.tallies)
         rejected = sum(t.rejected for t in self.tallies)
-        self.display.note(f"{faults:,} faults, {rejected:,} rejected ({self.tallies[-1].source})")
-        self.display.update(bytes_read)
+        self.display.note(f"{faults:,} faults, {rejected:,} rejected ({tally.source})")
+        if self.display.unit == "page":
+            self.display.update(sum(t.pages for t in self.tallies) - self.display.count)
+        else:
+            self.display.update(bytes_read)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started

@@ -79,3 +79,17 @@ def test_progress_logs_lines_when_not_a_terminal(caplog):
     assert re.fullmatch(r"ingest: 50% 1\.00kB/2\.00kB \[00:00<00:00, [^\]]+B/s\], "
                         r"3 faults, 1 rejected \(a\.jsonl\)", line), line
     assert tally.days == {date(2016, 11, 16): 3}
+
+
+def test_with_feeds_only_progress_counts_pages_and_names_the_current_source(caplog):
+    caplog.set_level(logging.INFO)
+    with IngestProgress(interval_s=0.0, total_bytes=0, stream=io.StringIO()) as progress:
+        first, second = progress.tally("http://a/feed"), progress.tally("http://b/feed")
+        first.pages += 1
+        first.add([(date(2016, 11, 16),)] * 2, 0)
+        second.pages += 1
+        second.add([], 1)
+    lines = [record.getMessage() for record in caplog.records]
+    assert [re.sub(r" \[.*\]", "", line) for line in lines] == [
+        "ingest: 1 page, 2 faults, 0 rejected (http://a/feed)",
+        "ingest: 2 page, 2 faults, 1 rejected (http://b/feed)"]

@@ -35,7 +35,9 @@ ENVIRONMENT_NOT_KEYS = {
     "FLEETWATCH_LOG_LEVEL": "how much the command logs on stderr",
     "FLEETWATCH_DAILY_START": "the daily DAG's first day (dag-processor)",
     "FLEETWATCH_FEED_URL": "the ingest DAG's feed without an Airflow connection",
+    "FLEETWATCH_AIRFLOW_PASSWORD": "the local Airflow's admin password (a secret)",
     "FLEETWATCH_TEST_FAIL_AFTER": "test hook of the daily job: crash after a step",
+    "FLEETWATCH_UPDATE_SCREENSHOT": "test hook of the report's browser test",
 }
 
 # Keys that once existed, and why a file that still sets one should drop it.

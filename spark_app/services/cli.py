@@ -22,26 +22,27 @@ def run(args) -> int:
     from spark_app.services.process import ServiceError
 
     services = local_services(load_config(args.config))
-    if args.action == "status":
-        return _status(services, args.format)
+    statuses = []
     try:
         for service in services:
             if args.action == "start":
                 print(service.start().line())
-            elif not service.stop():
-                print(f"{service.status().name}: not running")
+            elif args.action == "stop":
+                if not service.stop():
+                    print(f"{service.status().name}: not running")
+            else:
+                statuses.append(service.status())
     except ServiceError as error:
         print(f"fleetwatch: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    return EXIT_OK
+    if args.action == "status":
+        _print_statuses(statuses, args.format)
+    return EXIT_OK if all(status.answering for status in statuses) else EXIT_FAILURE
 
 
-def _status(services, output_format: str) -> int:
-    """Exit 1 unless every service answers."""
-    statuses = [service.status() for service in services]
+def _print_statuses(statuses, output_format: str) -> None:
     write_listing([{"service": status.name, "state": status.state, "pid": status.pid,
                     "answering": status.answering, "detail": status.detail or None}
                    for status in statuses],
                   [Column("service"), Column("state"), Column("pid", align_right=True),
                    Column("detail")], output_format, sys.stdout, noun="service")
-    return EXIT_OK if all(status.answering for status in statuses) else EXIT_FAILURE

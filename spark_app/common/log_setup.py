@@ -16,9 +16,10 @@ LEVELS = ("debug", "info", "warning", "error")
 LEVEL_VARIABLE = "FLEETWATCH_LOG_LEVEL"
 DEFAULT_LEVEL = "info"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# Chatty libraries stay at warnings unless asked for debug: py4j logs every call
-# into the JVM at info, alembic each step of a migration.
-QUIET_LIBRARIES = ("py4j", "cassandra", "alembic")
+# Chatty libraries stay at warnings unless asked for debug (alembic logs each step of a
+# migration at info); py4j, which logs every call into the JVM, stays there even then.
+QUIET_LIBRARIES = ("cassandra", "alembic")
+ALWAYS_QUIET = ("py4j",)
 OUR_LOGGERS = ("spark_app", "bench", "rules", "schemas")
 
 
@@ -62,6 +63,8 @@ def configure_logging(level: str, stream=None) -> None:
     root.setLevel(level.upper())
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.DEBUG if level == "debug" else logging.WARNING)
+    for name in ALWAYS_QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 

@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import subprocess
 import sys
 import time
-import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import machine
 from bench.report import SECTIONS, loglog_slope, render, section_table
 from spark_app.common.config import PROJECT_HOME, load_config
+from spark_app.common.log_setup import chosen_level, configure_logging
+from spark_app.common.progress import Progress
+
+log = logging.getLogger("bench")
 
 SEED = 7
 P3_FULL_SIZES = [1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000]
@@ -71,19 +75,19 @@ def _pd(faults: int, pairs: int) -> dict:
 def _p1(faults: int, rules: int) -> dict:
     from bench import daily
 
-    return daily.p1(faults=faults, rules=rules, log=print)
+    return daily.p1(faults=faults, rules=rules, log=log.info)
 
 
 def _p2(faults: int, rules: int) -> dict:
     from bench import daily
 
-    return daily.p2(faults=faults, rules=rules, log=print)
+    return daily.p2(faults=faults, rules=rules, log=log.info)
 
 
 def _p3(sizes: list[int], rules: int) -> dict:
     from bench import daily
 
-    figures = daily.p3(sizes=sizes, rules=rules, log=print)
+    figures = daily.p3(sizes=sizes, rules=rules, log=log.info)
     # One definition of the slope for every run: the report's.
     return {**figures, "slope": loglog_slope(figures["sizes"], figures["seconds"])}
 
@@ -113,13 +117,13 @@ RUNNERS = {"pd": _pd, "p1": _p1, "p2": _p2, "p3": _p3, "p4": _p4, "p5": _p5, "ev
 
 def run_section(section: str, parameters: dict) -> dict:
     """The section's figures as `section.key` entries, or `section.error` when it failed."""
-    print(f"[{section}] starting ({_parameters_text(parameters)})", flush=True)
+    log.info("[%s] starting (%s)", section, _parameters_text(parameters))
     began = time.monotonic()
     error = None
     try:
         figures = RUNNERS[section](**parameters)
     except Exception as failure:
-        traceback.print_exc()
+        log.exception("[%s] failed", section)
         figures, error = {}, f"{type(failure).__name__}: {failure}"
     elapsed = time.monotonic() - began
     entries = {f"{section}.{key}": value for key, value in figures.items()}
@@ -131,9 +135,9 @@ def run_section(section: str, parameters: dict) -> dict:
             error = f"cannot report its figures: {type(failure).__name__}: {failure}"
     if error:
         entries[f"{section}.error"] = error
-        print(f"[{section}] FAILED after {elapsed:.1f}s: {error}", flush=True)
+        log.error("[%s] FAILED after %.1fs: %s", section, elapsed, error)
     else:
-        print(f"[{section}] done in {elapsed:.1f}s", flush=True)
+        log.info("[%s] done in %.1fs", section, elapsed)
     return entries
 
 
@@ -148,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true",
                         help="rerun the --only sections into the existing results.json")
     args = parser.parse_args(argv)
+    configure_logging(chosen_level(None))
     results_dir = args.out or load_config().var_dir / "bench"
     report_dir = args.out or PROJECT_HOME
 
@@ -160,10 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         results = {"scale": args.scale, **this_run, **machine.describe()}
     began = time.monotonic()
-    for section in args.only:
-        results.update(run_section(section, SCALES[args.scale][section]))
-        if args.update:
-            results[f"{section}.rerun"] = this_run
+    with Progress("bench", len(args.only), unit="section", logger=log, interval_s=0) as progress:
+        for section in args.only:
+            progress.note(f"[{section}]")
+            results.update(run_section(section, SCALES[args.scale][section]))
+            if args.update:
+                results[f"{section}.rerun"] = this_run
+            progress.update()
     results["elapsed_s"] = round(time.monotonic() - began, 1)
 
     results_dir.mkdir(parents=True, exist_ok=True)

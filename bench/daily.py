@@ -41,6 +41,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from spark_app.common.log_setup import chosen_level, configure_logging
+from spark_app.common.progress import Progress
+
 BENCH_KEYSPACE = "fleetwatch_bench"
 DAY = date(2016, 11, 16)
 FAULTS_PER_SERIAL = 20
@@ -199,17 +202,18 @@ def load_through_ingest(day: BenchDay, log: Log, chunk: int = 100_000) -> None:
     with cassandra_session(day.config, BENCH_KEYSPACE) as session:
         shards = day.config.get("cassandra", "shards")
         writer = FaultWriter(session, BENCH_KEYSPACE)
-        began = time.monotonic()
-        for start in range(0, total, chunk):
-            end = min(start + chunk, total)
-            writer.write(Fault.of(serial, model, tag, _instant(ts), _instant(received), shards)
-                         for serial, model, tag, ts, received in zip(
-                             simulated.serial_number[start:end], simulated.model[start:end],
-                             simulated.tag[start:end], simulated.ts_ms[start:end],
-                             simulated.received_ms[start:end], strict=True))
-            rate = end / (time.monotonic() - began)
-            log(f"  loaded {end:,}/{total:,} faults through the ingest writer "
-                f"({rate:,.0f} rows/s)")
+        with Progress("bench: faults through the ingest writer", total,
+                      unit="fault") as progress:
+            for start in range(0, total, chunk):
+                end = min(start + chunk, total)
+                writer.write(Fault.of(serial, model, tag, _instant(ts), _instant(received),
+                                      shards)
+                             for serial, model, tag, ts, received in zip(
+                                 simulated.serial_number[start:end], simulated.model[start:end],
+                                 simulated.tag[start:end], simulated.ts_ms[start:end],
+                                 simulated.received_ms[start:end], strict=True))
+                progress.update(end - start)
+        log(f"  loaded {total:,} faults through the ingest writer")
 
 
 def _instant(epoch_ms) -> datetime:
@@ -386,27 +390,36 @@ def p2(faults: int, rules: int, log: Log = print) -> dict:
 
 
 def p3(sizes: list[int], rules: int, log: Log = print) -> dict:
-    from spark_app.daily.job import run_day
-
     seconds, python_peaks, heap_peaks, dominant = [], [], [], ""
-    for size in sizes:
-        with bench_day(size, rules) as day:
-            load_in_child(size)
-            spark = _session(day.config, "p3")
-            try:
-                _reset_peaks(spark)
-                elapsed, result = _timed(lambda: run_day(spark, day.config, DAY))  # noqa: B023
-                python_peaks.append(_python_peak_mb())
-                heap_peaks.append(_jvm_heap_peak_mb(spark))
-            finally:
-                spark.stop()
-        seconds.append(elapsed)
-        dominant = dominant_stage(result.stages)
-        log(f"  {size:,} faults: {elapsed:.1f}s, driver peak {python_peaks[-1]:.0f} MB "
-            f"(Python), JVM heap peak {heap_peaks[-1]:.0f} MB")
+    # weighted by size, so the ETA expects the big runs to take longer
+    with Progress("bench p3", sum(sizes), unit="fault", interval_s=0) as progress:
+        for size in sizes:
+            elapsed, result = _p3_run(size, rules, python_peaks, heap_peaks)
+            seconds.append(elapsed)
+            dominant = dominant_stage(result.stages)
+            log(f"  {size:,} faults: {elapsed:.1f}s, driver peak {python_peaks[-1]:.0f} MB "
+                f"(Python), JVM heap peak {heap_peaks[-1]:.0f} MB")
+            progress.update(size)
     return {"sizes": sizes, "seconds": seconds, "driver_peak_mb": python_peaks,
             "jvm_heap_peak_mb": heap_peaks, "rules": rules,
             "dominant": f"at {sizes[-1]:,} faults, {dominant}"}
+
+
+def _p3_run(size: int, rules: int, python_peaks: list, heap_peaks: list):
+    """One size of p3: (seconds, DayResult); the peaks are appended to the lists."""
+    from spark_app.daily.job import run_day
+
+    with bench_day(size, rules) as day:
+        load_in_child(size)
+        spark = _session(day.config, "p3")
+        try:
+            _reset_peaks(spark)
+            elapsed, result = _timed(lambda: run_day(spark, day.config, DAY))
+            python_peaks.append(_python_peak_mb())
+            heap_peaks.append(_jvm_heap_peak_mb(spark))
+        finally:
+            spark.stop()
+    return elapsed, result
 
 
 def _reset_peaks(spark) -> None:
@@ -441,6 +454,7 @@ def main() -> None:
     parser.add_argument("--faults", type=int, default=1_000_000)
     parser.add_argument("--rules", type=int, default=500)
     args = parser.parse_args()
+    configure_logging(chosen_level(None))
     if args.section == "load":  # into a keyspace bench_day has just emptied
         config = bench_config()
         spark = _session(config, "load")

@@ -13,6 +13,12 @@ import sys
 from spark_app.common import cli as common_cli
 from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE
 from spark_app.common.config import ConfigError, load_config
+from spark_app.common.log_setup import (
+    LogLevelError,
+    add_logging_options,
+    chosen_level,
+    configure_logging,
+)
 from spark_app.daily import cli as daily_cli
 from spark_app.ingest import cli as ingest_cli
 from spark_app.services import cli as services_cli
@@ -32,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="configuration file (default: FLEETWATCH_CONFIG or conf/fleetwatch.toml)")
     parser.add_argument("--version", action="version",
                         version=f"fleetwatch {importlib.metadata.version('fleetwatch')}")
+    add_logging_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for box in BOXES:
         box.add_commands(commands)
@@ -44,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        configure_logging(chosen_level(args.log_level))
+    except LogLevelError as error:
+        parser.error(str(error))
     try:
         return args.handler(args)
     except BrokenPipeError:
@@ -54,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CLOSED_PIPE
     except ConfigError as error:
         print(f"fleetwatch: configuration error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as error:
+        if error.filename is None:  # not about a file named on the command line
+            raise
+        problem = "no such file or folder" if isinstance(error, FileNotFoundError) \
+            else f"cannot use it ({error.strerror})"
+        print(f"fleetwatch: {problem}: {error.filename}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("fleetwatch: interrupted", file=sys.stderr)
@@ -68,17 +87,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _service_failure(error: Exception) -> str | None:
     """A one-line explanation of a failure of Cassandra or the database, else None."""
-    kind = f"{type(error).__module__}.{type(error).__name__}"
-    if kind == "cassandra.cluster.NoHostAvailable":
-        return (f"Cassandra is not reachable ({error}); is it running? "
-                "`fleetwatch services start` starts the local one")
-    if kind == "cassandra.InvalidRequest" and "does not exist" in str(error):
-        return f"{error}; run `fleetwatch db init` to create the schema"
-    if kind.startswith("sqlalchemy.exc.") and ("no such table" in str(error)
-                                               or "does not exist" in str(error)):
-        return f"{str(error).splitlines()[0]}; run `fleetwatch db init` to create the tables"
-    if kind == "sqlalchemy.exc.OperationalError":
-        return f"the database is not reachable: {str(error).splitlines()[0]}"
+    module = type(error).__module__
+    if module.startswith("cassandra"):
+        from spark_app.common.cassandra_session import connection_failure
+
+        return connection_failure(error)
+    if module.startswith("sqlalchemy"):
+        from spark_app.common.relational import database_failure
+
+        return database_failure(error)
     return None
 
 

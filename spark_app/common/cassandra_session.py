@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 from contextlib import contextmanager
 
@@ -86,3 +87,58 @@ def apply_schema(config: Config, session) -> CqlUpgrade:
     """Create or upgrade the keyspace and its tables to the latest schema version."""
     return upgrade_keyspace(session, config.settings(CassandraSettings).keyspace,
                             cql_migrations(config))
+
+
+_KEYSPACE_IN_MESSAGE = re.compile(r"[Kk]eyspace '?(\w+)'? does not exist|using keyspace '(\w+)'")
+
+
+def connection_failure(error: BaseException) -> str | None:
+    """What went wrong connecting to or asking Cassandra, and what to do about it,
+    in one line; None for anything else. Tells a node that is not running from
+    one refusing the login, one speaking no TLS (or not trusted) and a keyspace
+    that does not exist: the driver reports each of them as NoHostAvailable."""
+    diagnosis = _diagnose(error)
+    return diagnosis[1] if diagnosis else None
+
+
+def retrying_may_help(error: BaseException) -> bool:
+    """False for a refused login, a failed TLS handshake, a missing keyspace:
+    the same request will fail the same way however often it is sent."""
+    diagnosis = _diagnose(error)
+    return diagnosis is None or diagnosis[0]
+
+
+def _diagnose(error: BaseException) -> tuple[bool, str] | None:
+    """(retrying may help, the message), or None when `error` is no Cassandra failure."""
+    from cassandra import AuthenticationFailed, InvalidRequest
+    from cassandra.cluster import NoHostAvailable
+
+    if not isinstance(error, InvalidRequest | NoHostAvailable):
+        return None
+    # connect(keyspace) to a missing one says so in the message, and lists only the hosts
+    keyspace = _KEYSPACE_IN_MESSAGE.search(str(error))
+    if keyspace:
+        return False, (f"Cassandra has no keyspace {keyspace.group(1) or keyspace.group(2)} "
+                       "(cassandra.keyspace): `fleetwatch db init` creates it")
+    if isinstance(error, InvalidRequest):
+        if "does not exist" in str(error) or "unconfigured table" in str(error):
+            return False, f"{error}; `fleetwatch db init` creates the schema"
+        return None
+    hosts = error.errors if isinstance(error.errors, dict) else dict.fromkeys(error.errors or ())
+    causes = [cause for cause in hosts.values() if cause is not None]
+    where = ", ".join(hosts) or "the configured hosts"
+    if any(isinstance(cause, AuthenticationFailed) for cause in causes):
+        return False, (f"Cassandra at {where} refused the login ({_first_line(causes)}): check "
+                       "cassandra.username (FLEETWATCH_CASSANDRA_USERNAME) and "
+                       "FLEETWATCH_CASSANDRA_PASSWORD")
+    if any("SSL" in str(cause) or isinstance(cause, ssl.SSLError) for cause in causes):
+        return False, (f"TLS with Cassandra at {where} failed ({_first_line(causes)}): check "
+                       "cassandra.ssl (the node must have client encryption on), "
+                       "cassandra.ssl_ca_file (the CA that signed the node's certificate) and "
+                       "the client certificate")
+    return True, (f"Cassandra is not reachable at {where} ({_first_line(causes) or error}); "
+                  "is it running? `fleetwatch services start` starts the local one")
+
+
+def _first_line(causes: list) -> str:
+    return str(causes[0]).splitlines()[0] if causes else ""

@@ -15,6 +15,7 @@ from spark_app.common.settings import CassandraSettings
 
 def add_commands(commands) -> None:
     jars = commands.add_parser("jars", help="fetch the JVM artifacts (Cassandra, connector)")
+    add_format_option(jars)
     jars.set_defaults(handler=run_jars)
 
     db = commands.add_parser(
@@ -42,9 +43,10 @@ def run_jars(args) -> int:
     from spark_app.common import jars
 
     config = load_config(args.config)
-    for bundle in jars.BUNDLES:
-        print(f"{bundle}: {len(jars.jar_paths(config, bundle))} jars in "
-              f"{jars.bundle_dir(config, bundle)}")
+    write_listing([{"bundle": bundle, "jars": len(jars.jar_paths(config, bundle)),
+                    "folder": str(jars.bundle_dir(config, bundle))} for bundle in jars.BUNDLES],
+                  [Column("bundle"), Column("jars", align_right=True), Column("folder")],
+                  args.format, sys.stdout, noun="bundle")
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ wrong type. Secrets exist only in the environment.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 import typing
@@ -25,6 +26,20 @@ ENV_PREFIX = "FLEETWATCH_"
 SECRET_KEYS = {("cassandra", "password"), ("cassandra", "ssl_trust_store_password"),
                ("cassandra", "ssl_key_store_password"), ("smtp", "password"),
                ("kafka", "password")}
+
+# FLEETWATCH_* variables that are not configuration keys, each read where it is used;
+# any other FLEETWATCH_* variable that names no key is refused like a misspelled file key.
+# (The secrets, FLEETWATCH_<SECTION>_<KEY> of SECRET_KEYS, are allowed as well.)
+ENVIRONMENT_NOT_KEYS = {
+    "FLEETWATCH_HOME": "the folder relative paths start from",
+    "FLEETWATCH_CONFIG": "the configuration file",
+    "FLEETWATCH_LOG_LEVEL": "how much the command logs on stderr",
+    "FLEETWATCH_DAILY_START": "the daily DAG's first day (dag-processor)",
+    "FLEETWATCH_FEED_URL": "the ingest DAG's feed without an Airflow connection",
+    "FLEETWATCH_AIRFLOW_PASSWORD": "the local Airflow's admin password (a secret)",
+    "FLEETWATCH_TEST_FAIL_AFTER": "test hook of the daily job: crash after a step",
+    "FLEETWATCH_UPDATE_SCREENSHOT": "test hook of the report's browser test",
+}
 
 # Keys that once existed, and why a file that still sets one should drop it.
 REMOVED_KEYS = {
@@ -164,14 +179,36 @@ def _merge_file(values, schema, overrides, source: Path) -> None:
 
 
 def _merge_environment(values, schema, environ) -> None:
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in (ENV_PREFIX + "CONFIG", ENV_PREFIX + "HOME"):
+    allowed = allowed_environment_names()
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in allowed:
             continue
         match = _split_env_name(name, schema)
         if match is None:
-            continue  # secrets and unrelated FLEETWATCH_* variables (read where used)
+            _refuse_environment_name(name, schema, allowed)
         section, key = match
         values[section][key] = _parse_env(raw, schema[section][key], name)
+
+
+def allowed_environment_names() -> set[str]:
+    """The FLEETWATCH_* variables that are read although they are no configuration key."""
+    return set(ENVIRONMENT_NOT_KEYS) | {env_name(section, key) for section, key in SECRET_KEYS}
+
+
+def _refuse_environment_name(name: str, schema, allowed: set[str]) -> typing.NoReturn:
+    for (section, key), why in REMOVED_KEYS.items():
+        if name == env_name(section, key):
+            raise ConfigError(f"{name}: {section}.{key} was removed: {why}; "
+                              "unset the variable")
+    known = sorted({env_name(section, key) for section, keys in schema.items() for key in keys}
+                   | allowed)
+    # compared without the prefix every name shares, which would make anything look close
+    closest = difflib.get_close_matches(name.removeprefix(ENV_PREFIX),
+                                        [other.removeprefix(ENV_PREFIX) for other in known],
+                                        n=1, cutoff=0.6)
+    hint = f"did you mean {ENV_PREFIX}{closest[0]}?" if closest else \
+        "every key of conf/fleetwatch.toml is FLEETWATCH_<SECTION>_<KEY>"
+    raise ConfigError(f"unknown environment variable {name}: {hint} (unset it, or rename it)")
 
 
 def _split_env_name(name: str, schema) -> tuple[str, str] | None:

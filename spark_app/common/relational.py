@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 
 from schemas.ddl import SQL_DIR
 from spark_app.common.config import Config
@@ -58,3 +60,29 @@ def view_statements(dialect_name: str) -> list[str]:
     body = "\n".join(line for line in path.read_text().splitlines()
                      if not line.lstrip().startswith("--"))
     return [statement.strip() for statement in body.split(";") if statement.strip()]
+
+
+def database_failure(error: BaseException) -> str | None:
+    """What went wrong with the relational database and what to do, in one line;
+    None for anything else. A server that is not running, a refused login, a
+    database that does not exist and tables not created yet each say so."""
+    from sqlalchemy.exc import DBAPIError
+
+    if not isinstance(error, DBAPIError):
+        return None
+    text = str(error.orig if error.orig is not None else error).strip()
+    first = " ".join(line.strip() for line in text.splitlines()[:2])
+    if "password authentication failed" in text or re.search(r'role "[^"]+" does not exist',
+                                                             text):
+        return (f"the database refused the login ({first}): check the user and password "
+                "of database.url (FLEETWATCH_DATABASE_URL)")
+    missing_database = re.search(r'database "([^"]+)" does not exist', text)
+    if missing_database:
+        return (f"the database server has no database {missing_database.group(1)}: create it "
+                "(`createdb`), or fix database.url (FLEETWATCH_DATABASE_URL)")
+    if "no such table" in text or re.search(r'relation "[^"]+" does not exist', text):
+        return f"{first}; `fleetwatch db init` creates the tables"
+    if isinstance(error, OperationalError):
+        return (f"the database is not reachable ({first}); is it running, and is "
+                "database.url (FLEETWATCH_DATABASE_URL) right?")
+    return None

@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import sys
 
-from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, iso_day
+from spark_app.common.cli_args import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_OK,
+    iso_day,
+    whole_number,
+)
 from spark_app.common.config import load_config
+from spark_app.common.output import add_format_option
 
 
 def add_commands(commands) -> None:
@@ -20,15 +27,19 @@ def add_commands(commands) -> None:
     violations = commands.add_parser("violations", help="list stored violations")
     violations.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD",
                             help="violations whose instant falls on this UTC day")
-    violations.add_argument("--rule", type=int, metavar="ID")
+    violations.add_argument("--rule", type=whole_number, metavar="ID")
     violations.add_argument("--serial", metavar="S")
-    violations.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    add_format_option(violations)
+    violations.add_argument("--all-columns", action="store_true",
+                            help="also model and detected_at (the CSV has rule_id,"
+                                 "serial_number,timestamp without it)")
     violations.set_defaults(handler=run_violations)
 
     runs = commands.add_parser("runs", help="the daily job's runs (job_runs)")
     runs.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD")
     runs.add_argument("--check", action="store_true",
                       help="exit 1 unless the latest run of --day succeeded")
+    add_format_option(runs)
     runs.set_defaults(handler=run_runs)
 
 
@@ -50,9 +61,10 @@ def _add_rules_commands(commands) -> None:
     add.set_defaults(handler=run_rules_add)
     listing = rule_commands.add_parser("list", help="list stored rules")
     listing.add_argument("--active", action="store_true", help="only active rules")
+    add_format_option(listing)
     listing.set_defaults(handler=run_rules_list)
     disable = rule_commands.add_parser("disable", help="deactivate a rule")
-    disable.add_argument("rule_id", type=int, metavar="ID")
+    disable.add_argument("rule_id", type=whole_number, metavar="ID")
     disable.set_defaults(handler=run_rules_disable)
     importing = rule_commands.add_parser(
         "import", help="import model,expression[,description] rows, all or nothing")
@@ -90,11 +102,16 @@ def run_rules_add(args) -> int:
 
 
 def run_rules_list(args) -> int:
+    from spark_app.common.output import Column, write_listing
+
     rules = _rule_store(args).list(include_inactive=not args.active)
-    print(f"{'id':>5}  {'model':<12} {'active':<6}  expression")
-    for rule in rules:
-        print(f"{rule.id:>5}  {rule.model:<12} {'yes' if rule.active else 'no':<6}  "
-              f"{rule.expression}" + (f"   -- {rule.description}" if rule.description else ""))
+    columns = [Column("id", align_right=True), Column("model"), Column("active"),
+               Column("expression"), Column("description")]
+    records = [{"id": rule.id, "model": rule.model, "active": rule.active,
+                "expression": rule.expression, "description": rule.description,
+                "created_at": rule.created_at, "updated_at": rule.updated_at}
+               for rule in rules]
+    write_listing(records, columns, args.format, sys.stdout, noun="rule")
     return EXIT_OK
 
 
@@ -115,9 +132,6 @@ def run_rules_import(args) -> int:
         print(f"fleetwatch: nothing imported, {len(error.problems)} bad line(s):",
               file=sys.stderr)
         print(str(error), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except FileNotFoundError:
-        print(f"fleetwatch: no such file: {args.path}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"imported {len(ids)} rule(s): " + ", ".join(map(str, ids)))
     return EXIT_OK
@@ -140,7 +154,7 @@ def run_violations(args) -> int:
 
     rows = query_violations(engine_from_config(load_config(args.config)),
                             ViolationFilter(day=args.day, rule_id=args.rule, serial=args.serial))
-    print_violations(rows, args.format, sys.stdout)
+    print_violations(rows, args.format, sys.stdout, args.all_columns)
     return EXIT_OK
 
 
@@ -156,5 +170,5 @@ def run_runs(args) -> int:
         outcome = check_day(engine, args.day)
         print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
         return EXIT_OK if outcome.ok else EXIT_FAILURE
-    print_runs(runs_of(engine, args.day), sys.stdout)
+    print_runs(runs_of(engine, args.day), args.format, sys.stdout)
     return EXIT_OK

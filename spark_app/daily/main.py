@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from datetime import date, timedelta
 
 from schemas.faults import day_in_range, representable_days
 from spark_app.common.cli_args import iso_day
-from spark_app.common.config import load_config
+from spark_app.common.config import ConfigError, load_config
+from spark_app.common.log_setup import add_logging_options, chosen_level, configure_logging
+from spark_app.common.progress import Progress
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,24 +42,31 @@ def app_name(days: list[date]) -> str:
     return f"fleetwatch-daily-{first}" + (f"..{last}" if last != first else "")
 
 
-def run(config, days: list[date], echo=print) -> int:
+def run(config, days: list[date]) -> int:
+    """Each day in turn: its counts on stdout, the progress over the days on stderr."""
     from spark_app.common.spark_session import build_spark_session
     from spark_app.daily.job import run_day
 
     spark = build_spark_session(config, app_name=app_name(days))
+    span = f"{days[0]}..{days[-1]}" if len(days) > 1 else str(days[0])
     try:
         if spark.sparkContext.uiWebUrl:
-            echo(f"Spark UI: {spark.sparkContext.uiWebUrl}")
-        for index, day in enumerate(days, start=1):
-            began = time.monotonic()
-            result = run_day(spark, config, day)
-            skipped = f", {len(result.skipped)} rule(s) skipped" if result.skipped else ""
-            echo(f"[{index}/{len(days)}] {day}: {result.faults_read} faults, "
-                 f"{result.pending_read} pending, {result.violations_found} violations found, "
-                 f"{result.violations_new} new{skipped} ({time.monotonic() - began:.1f}s)",
-                 flush=True)
-            for item in result.skipped:
-                echo(f"    rule {item['rule_id']} skipped: {item['reason']}")
+            log.info("Spark UI: %s", spark.sparkContext.uiWebUrl)
+        with Progress(f"daily {span}", total=len(days), unit="day", logger=log,
+                      interval_s=0) as progress:
+            for index, day in enumerate(days, start=1):
+                began = time.monotonic()
+                result = run_day(spark, config, day)
+                skipped = f", {len(result.skipped)} rule(s) skipped" if result.skipped else ""
+                progress.write(
+                    f"[{index}/{len(days)}] {day}: {result.faults_read} faults, "
+                    f"{result.pending_read} pending, {result.violations_found} violations "
+                    f"found, {result.violations_new} new{skipped} "
+                    f"({time.monotonic() - began:.1f}s)")
+                for item in result.skipped:
+                    progress.write(f"    rule {item['rule_id']} skipped: {item['reason']}")
+                progress.note(f"{day} done")
+                progress.update()
     finally:
         spark.stop()
     return 0
@@ -64,13 +76,19 @@ def main(argv: list[str] | None = None) -> int:
     """spark-submit entry: `spark_app/daily/entry.py --day D [--to D2] [--config F]`."""
     parser = argparse.ArgumentParser(prog="fleetwatch-daily")
     parser.add_argument("--config", metavar="FILE")
+    add_logging_options(parser)
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
+        configure_logging(chosen_level(args.log_level))
         days = days_between(args.day, args.to)
-    except ValueError as error:
+    except ValueError as error:  # a bad FLEETWATCH_LOG_LEVEL or day range
         parser.error(str(error))  # exits 2, as `fleetwatch daily` does
-    return run(load_config(args.config), days)
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        parser.exit(2, f"{parser.prog}: configuration error: {error}\n")
+    return run(config, days)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import TextIO
 from sqlalchemy import Engine, select
 
 from schemas.relational import JobRun
+from spark_app.common.output import Column, write_listing
 from spark_app.daily.run_ledger import SUCCEEDED
 
 
@@ -42,10 +43,12 @@ def check_day(engine: Engine, day: date) -> RunCheck:
                           f"{run.pending_read} pending, {run.violations_new} new violations{note}")
 
 
-def print_runs(runs, out: TextIO) -> None:
-    out.write(f"{'day':<10}  {'status':<9} {'faults':>9} {'pending':>8} {'new':>6}  "
-              f"started (UTC)        run id\n")
-    for run in runs:
-        out.write(f"{run.day!s:<10}  {run.status:<9} {run.faults_read or 0:>9} "
-                  f"{run.pending_read or 0:>8} {run.violations_new or 0:>6}  "
-                  f"{run.started_at:%Y-%m-%d %H:%M:%S}  {run.run_id}\n")
+TABLE = (Column("day"), Column("status"), Column("faults_read", "faults", align_right=True),
+         Column("pending_read", "pending", align_right=True),
+         Column("violations_new", "new", align_right=True),
+         Column("started_at", "started"), Column("run_id", "run id"))
+
+
+def print_runs(runs, output_format: str, out: TextIO) -> None:
+    """The table shows the counts; JSON carries every column of job_runs."""
+    write_listing([dict(run._mapping) for run in runs], TABLE, output_format, out, noun="run")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TextIO
 
 from sqlalchemy import Engine, select
 
-from rules.timefmt import format_iso_ms
 from schemas.relational import Rule, Violation
+from spark_app.common.output import Column, write_listing
 
 
 @dataclass(frozen=True)
@@ -21,22 +19,19 @@ class ViolationFilter:
     serial: str | None = None
 
 
-@dataclass(frozen=True)
-class ViolationRow:
-    rule_id: int
-    model: str
-    serial_number: str
-    ts: datetime
-    detected_at: datetime
-
-    @property
-    def timestamp(self) -> str:
-        return format_iso_ms(_epoch_ms(self.ts))
+# The CSV others rely on: exactly these columns, in this order (README, "Stable interfaces").
+STABLE_CSV = (Column("rule_id"), Column("serial_number"), Column("timestamp"))
+TABLE = (Column("rule_id", "rule", align_right=True), Column("model"),
+         Column("serial_number", "serial"), Column("timestamp"))
+# --all-columns: every column, in the table and the CSV (JSON always has them all)
+ALL_COLUMNS = (Column("rule_id", align_right=True), Column("model"), Column("serial_number"),
+               Column("timestamp"), Column("detected_at"))
 
 
-def query_violations(engine: Engine, where: ViolationFilter) -> list[ViolationRow]:
-    query = (select(Violation.rule_id, Rule.model, Violation.serial_number, Violation.ts,
-                    Violation.detected_at)
+def query_violations(engine: Engine, where: ViolationFilter) -> list[dict]:
+    """One record per violation: rule_id, model, serial_number, timestamp, detected_at."""
+    query = (select(Violation.rule_id, Rule.model, Violation.serial_number,
+                    Violation.ts.label("timestamp"), Violation.detected_at)
              .join(Rule, Rule.id == Violation.rule_id)
              .order_by(Violation.rule_id, Violation.serial_number, Violation.ts))
     if where.day is not None:
@@ -47,30 +42,14 @@ def query_violations(engine: Engine, where: ViolationFilter) -> list[ViolationRo
     if where.serial is not None:
         query = query.where(Violation.serial_number == where.serial)
     with engine.connect() as connection:
-        return [ViolationRow(*row) for row in connection.execute(query)]
+        return [dict(row._mapping) for row in connection.execute(query)]
 
 
-def print_violations(rows: list[ViolationRow], output_format: str, out: TextIO) -> None:
-    if output_format == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["rule_id", "serial_number", "timestamp"])
-        writer.writerows((row.rule_id, row.serial_number, row.timestamp) for row in rows)
-    elif output_format == "json":
-        json.dump([{"rule_id": row.rule_id, "model": row.model,
-                    "serial_number": row.serial_number, "timestamp": row.timestamp,
-                    "detected_at": format_iso_ms(_epoch_ms(row.detected_at))} for row in rows],
-                  out, indent=1)
-        out.write("\n")
+def print_violations(records: list[dict], output_format: str, out: TextIO,
+                     all_columns: bool = False) -> None:
+    """CSV has the stable three columns unless `all_columns`; JSON has every column."""
+    if all_columns:
+        columns = ALL_COLUMNS
     else:
-        out.write(f"{'rule':>5}  {'model':<10} {'serial':<14} timestamp\n")
-        for row in rows:
-            out.write(f"{row.rule_id:>5}  {row.model:<10} {row.serial_number:<14} "
-                      f"{row.timestamp}\n")
-        out.write(f"({len(rows)} violation{'s' if len(rows) != 1 else ''})\n")
-
-
-def _epoch_ms(value: datetime) -> int:
-    """Naive datetimes from the database are UTC."""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return (value - datetime(1970, 1, 1)) // timedelta(milliseconds=1)
+        columns = STABLE_CSV if output_format == "csv" else TABLE
+    write_listing(records, columns, output_format, out, noun="violation")

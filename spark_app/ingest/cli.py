@@ -7,6 +7,7 @@ import sys
 
 from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, iso_instant
 from spark_app.common.config import load_config
+from spark_app.common.output import Column, add_format_option, write_listing
 from spark_app.common.settings import CassandraSettings
 
 
@@ -21,6 +22,7 @@ def add_commands(commands) -> None:
     feeds = commands.add_parser("ingest-status", help="when each feed was last pulled")
     feeds.add_argument("--since", type=iso_instant, metavar="ISO8601",
                        help="exit 1 unless every feed was pulled at or after this instant")
+    add_format_option(feeds)
     feeds.set_defaults(handler=run_ingest_status)
 
 
@@ -43,8 +45,10 @@ def run_ingest_status(args) -> int:
     config = load_config(args.config)
     with cassandra_session(config) as session:
         states = FeedStates(session, config.settings(CassandraSettings).keyspace).all()
-    for state in states:
-        print(f"{state.updated_at:%Y-%m-%dT%H:%M:%SZ}  {state.feed}  next: {state.next_url}")
+    write_listing([{"feed": state.feed, "pulled_at": state.updated_at,
+                    "next_url": state.next_url} for state in states],
+                  [Column("feed"), Column("pulled_at", "pulled at"), Column("next_url", "next")],
+                  args.format, sys.stdout, noun="feed")
     if args.since is None:
         return EXIT_OK
     if not states:

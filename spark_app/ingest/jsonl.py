@@ -43,6 +43,7 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
     rules = settings.rules
     with open(path, "rb") as handle:
         lines = read_lines(handle, rules.max_record_bytes)
+        position = 0
         while chunk := list(islice(lines, settings.chunk_rows)):
             now = datetime.now(UTC)  # received_at of lines without one
             faults, rejections = [], []
@@ -54,4 +55,5 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
                     rejections.append(Rejection(source, number, str(invalid), payload))
             writer.write_faults(faults)
             writer.write_rejections(rejections)
-            tally.add(faults, len(rejections))
+            read, position = handle.tell() - position, handle.tell()
+            tally.add(faults, len(rejections), read)

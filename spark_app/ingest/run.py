@@ -16,7 +16,7 @@ from pathlib import Path
 from spark_app.common.config import Config
 from spark_app.ingest.records import is_feed_url
 from spark_app.ingest.settings import IngestSettings
-from spark_app.ingest.tally import Progress, Tally
+from spark_app.ingest.tally import IngestProgress, Tally
 
 _DAYS_SHOWN = 10
 
@@ -97,21 +97,22 @@ def ingest(config: Config, arguments: list[str], progress_stream=None) -> Ingest
     """Ingest every source named in `arguments`; never raises for a failed source."""
     settings = IngestSettings.from_config(config)
     sources = expand_sources(arguments)
-    progress = Progress(settings.progress_interval_s, progress_stream)
-    tallies = [progress.tally(source) for source in sources]
-    try:
+    total_bytes = sum(Path(source).stat().st_size for source in sources
+                      if not is_feed_url(source))
+    with IngestProgress(settings.progress_interval_s, total_bytes, progress_stream) as progress:
+        tallies = [progress.tally(source) for source in sources]
         _ingest_each(config, settings, tallies)
-    finally:
-        progress.done()
     return _summary(tallies, progress)
 
 
 def _ingest_each(config: Config, settings: IngestSettings, tallies: list[Tally]) -> None:
     from cassandra import InvalidRequest
 
+    from spark_app.common.cassandra_session import connection_failure
     from spark_app.ingest.feed_pull import FeedCursor, FeedError, pull_feed
     from spark_app.ingest.jsonl import ingest_jsonl
     from spark_app.ingest.writer import (
+        CassandraRefused,
         CassandraUnavailable,
         IngestWriter,
         RowWriter,
@@ -119,11 +120,13 @@ def _ingest_each(config: Config, settings: IngestSettings, tallies: list[Tally])
         transient_errors,
     )
 
-    missing_schema = "{} (run `fleetwatch db init`)"
     try:
         session = connect(config, settings.retry)
+    except CassandraRefused as error:
+        _fail_all(tallies, str(error))
+        return
     except transient_errors() as error:
-        _fail_all(tallies, f"Cassandra unreachable: {error}")
+        _fail_all(tallies, connection_failure(error) or f"Cassandra is not reachable: {error}")
         return
     try:
         try:
@@ -132,7 +135,7 @@ def _ingest_each(config: Config, settings: IngestSettings, tallies: list[Tally])
                                   settings.batch_rows)
             cursor = FeedCursor(session, settings.keyspace, rows)
         except InvalidRequest as error:  # no such keyspace or table (statements name both)
-            _fail_all(tallies, missing_schema.format(error))
+            _fail_all(tallies, connection_failure(error) or str(error))
             return
         for tally in tallies:
             try:
@@ -151,7 +154,7 @@ def _fail_all(tallies: list[Tally], error: str) -> None:
         tally.error = error
 
 
-def _summary(tallies: list[Tally], progress: Progress) -> IngestSummary:
+def _summary(tallies: list[Tally], progress: IngestProgress) -> IngestSummary:
     days: Counter = Counter()
     for tally in tallies:
         days.update(tally.days)

@@ -1,14 +1,17 @@
-"""What one ingestion source has written so far, and the periodic progress line."""
+"""What one ingestion source has written so far, and the progress of them all."""
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 from operator import itemgetter
 
 from schemas.faults import Fault
+from spark_app.common.progress import Progress
+
+log = logging.getLogger(__name__)
 
 _day_of = itemgetter(0)
 
@@ -16,7 +19,8 @@ _day_of = itemgetter(0)
 class Tally:
     """Counts of one source (file or feed), updated after each written chunk or page."""
 
-    def __init__(self, source: str, on_change: Callable[[], None] = lambda: None):
+    def __init__(self, source: str,
+                 on_change: Callable[[Tally, int], None] = lambda tally, bytes_read: None):
         self.source = source
         self.faults = 0
         self.rejected = 0
@@ -25,47 +29,48 @@ class Tally:
         self.error: str | None = None
         self._on_change = on_change
 
-    def add(self, faults: list[Fault], rejected: int) -> None:
+    def add(self, faults: list[Fault], rejected: int, bytes_read: int = 0) -> None:
+        """`bytes_read`: of the file, since the previous add."""
         self.faults += len(faults)
         self.rejected += rejected
         self.days.update(map(_day_of, faults))
-        self._on_change()
+        self._on_change(self, bytes_read)
 
 
-class Progress:
-    """Prints running totals to stderr at most every `interval_s` seconds:
-    on one rewritten line on a terminal, as plain lines otherwise (logs)."""
+class IngestProgress:
+    """Running totals of every source, on the shared progress display: bytes of
+    the files read (a bar with ETA on a terminal, a line every `interval_s`
+    seconds in a log) or, with feeds only, pages (no total: a feed says where
+    it ends only on its last page), followed by the faults and rejects written."""
 
-    def __init__(self, interval_s: float, stream=None):
-        self.interval_s = interval_s
-        self.stream = stream or sys.stderr
-        self.terminal = self.stream.isatty()
+    def __init__(self, interval_s: float, total_bytes: int, stream=None):
+        self.display = Progress("ingest", total_bytes or None,
+                                unit="B" if total_bytes else "page", logger=log,
+                                interval_s=interval_s, stream=stream)
         self.tallies: list[Tally] = []
         self.started = time.monotonic()
-        self._last = self.started
+
+    def __enter__(self) -> IngestProgress:
+        self.display.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.display.__exit__(*exc_info)
 
     def tally(self, source: str) -> Tally:
         tally = Tally(source, self.tick)
         self.tallies.append(tally)
         return tally
 
-    def tick(self) -> None:
-        now = time.monotonic()
-        if now - self._last < self.interval_s:
-            return
-        self._last = now
+    def tick(self, tally: Tally, bytes_read: int) -> None:
+        """After each chunk or page of `tally`'s source written (and acknowledged)."""
         faults = sum(t.faults for t in self.tallies)
         rejected = sum(t.rejected for t in self.tallies)
-        line = (f"ingest: {faults:,} faults, {rejected:,} rejected, "
-                f"{faults / max(now - self.started, 1e-9):,.0f} faults/s "
-                f"({self.tallies[-1].source})")
-        self.stream.write(f"\r{line}\033[K" if self.terminal else line + "\n")
-        self.stream.flush()
+        self.display.note(f"{faults:,} faults, {rejected:,} rejected ({tally.source})")
+        if self.display.unit == "page":
+            self.display.update(sum(t.pages for t in self.tallies) - self.display.count)
+        else:
+            self.display.update(bytes_read)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
-
-    def done(self) -> None:
-        if self.terminal and self._last != self.started:
-            self.stream.write("\n")
-

@@ -45,6 +45,10 @@ class CassandraUnavailable(RuntimeError):
     """Writes still failed after every retry."""
 
 
+class CassandraRefused(RuntimeError):
+    """Cassandra answers but refuses us (login, TLS): the message says what to check."""
+
+
 class _WritesFailed(Exception):
     """Some writes of one round failed with transient errors."""
 
@@ -66,7 +70,11 @@ def connect(config: Config, retry: RetryPolicy):
     from cassandra.cluster import NoHostAvailable
     from cassandra.policies import ConstantReconnectionPolicy
 
-    from spark_app.common.cassandra_session import cluster_from_config
+    from spark_app.common.cassandra_session import (
+        cluster_from_config,
+        connection_failure,
+        retrying_may_help,
+    )
 
     for attempt in retry.retrying(NoHostAvailable, "connecting to Cassandra"):
         with attempt:
@@ -76,6 +84,11 @@ def connect(config: Config, retry: RetryPolicy):
                 config, reconnection_policy=ConstantReconnectionPolicy(1.0, max_attempts=None))
             try:
                 return cluster.connect()
+            except NoHostAvailable as error:
+                cluster.shutdown()
+                if not retrying_may_help(error):  # a refused login, TLS: not worth retrying
+                    raise CassandraRefused(connection_failure(error)) from error
+                raise
             except BaseException:
                 cluster.shutdown()
                 raise

@@ -8,6 +8,7 @@ after checking that it still is our Cassandra.
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import time
@@ -24,6 +25,8 @@ from spark_app.services.process import (
     recorded_pid,
     stop_recorded,
 )
+
+log = logging.getLogger(__name__)
 
 CASSANDRA_CONF = PROJECT_HOME / "conf" / "cassandra"
 CASSANDRA_MAIN = "org.apache.cassandra.service.CassandraDaemon"
@@ -91,7 +94,7 @@ class LocalCassandra:
             "-cp", f"{jar_dir}/*", CASSANDRA_MAIN,
         ]
 
-    def start(self, echo=print) -> Status:
+    def start(self, echo=log.info) -> Status:
         if self.pid():
             self._wait_for_cql(self.pid())
             return self.status()
@@ -136,7 +139,7 @@ class LocalCassandra:
                 return f"--- {path} ---\n" + "\n".join(tail)
         return "(no log written)"
 
-    def stop(self, echo=print, timeout_s: float = 60) -> bool:
+    def stop(self, echo=log.info, timeout_s: float = 60) -> bool:
         return stop_recorded(self.pid(), self.pid_file, "Cassandra", echo, timeout_s)
 
 

@@ -8,6 +8,7 @@ import sys
 
 from spark_app.common.cli_args import EXIT_FAILURE, EXIT_OK
 from spark_app.common.config import Config, load_config
+from spark_app.common.output import Column, add_format_option, write_listing
 
 
 def add_commands(commands) -> None:
@@ -22,6 +23,7 @@ def add_commands(commands) -> None:
     services.add_argument(
         "--kafka", action="store_true",
         help="also a local Kafka broker on stream.kafka_bootstrap (data in var/kafka)")
+    add_format_option(services)  # of status
     services.set_defaults(handler=run)
 
 
@@ -30,7 +32,7 @@ def run(args) -> int:
     from spark_app.services.process import ServiceError
 
     config = load_config(args.config)
-    all_answering = True
+    statuses = []
     try:
         services = _selected(config, args)
         if args.action == "stop":
@@ -44,13 +46,13 @@ def run(args) -> int:
                 if not service.stop():
                     print(f"{service.status().name}: not running")
             else:
-                status = service.status()
-                print(status.line())
-                all_answering = all_answering and status.answering
+                statuses.append(service.status())
     except ServiceError as error:
         print(f"fleetwatch: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    return EXIT_OK if all_answering else EXIT_FAILURE
+    if args.action == "status":
+        _print_statuses(statuses, args.format)
+    return EXIT_OK if all(status.answering for status in statuses) else EXIT_FAILURE
 
 
 def _selected(config: Config, args) -> list:
@@ -66,3 +68,11 @@ def _selected(config: Config, args) -> list:
         if wanted or (args.action != "start" and started):
             services.append(service(config))
     return services
+
+
+def _print_statuses(statuses, output_format: str) -> None:
+    write_listing([{"service": status.name, "state": status.state, "pid": status.pid,
+                    "answering": status.answering, "detail": status.detail or None}
+                   for status in statuses],
+                  [Column("service"), Column("state"), Column("pid", align_right=True),
+                   Column("detail")], output_format, sys.stdout, noun="service")

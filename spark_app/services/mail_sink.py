@@ -9,6 +9,7 @@ there is nothing to run here.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
@@ -16,6 +17,8 @@ import time
 from spark_app.common.config import Config
 from spark_app.common.settings import SmtpSettings
 from spark_app.services.process import ServiceError, Status, port_open, recorded_pid, stop_recorded
+
+log = logging.getLogger(__name__)
 
 SINK_MODULE = "spark_app.services.smtp_sink"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -51,7 +54,7 @@ class LocalMailSink:
             detail = f"port {self.port} answers, but not from a sink this project started"
         return Status(self.name, pid, answering and pid is not None, detail)
 
-    def start(self, echo=print) -> Status:
+    def start(self, echo=log.info) -> Status:
         if self.pid():
             return self.status()
         if port_open(self.host, self.port):
@@ -75,7 +78,7 @@ class LocalMailSink:
         echo(f"mail sink answers SMTP on {self.host}:{self.port} (pid {process.pid})")
         return self.status()
 
-    def stop(self, echo=print, timeout_s: float = 10) -> bool:
+    def stop(self, echo=log.info, timeout_s: float = 10) -> bool:
         return stop_recorded(self.pid(), self.pid_file, "the mail sink", echo, timeout_s)
 
 

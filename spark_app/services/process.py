@@ -22,11 +22,14 @@ class Status:
     answering: bool
     detail: str
 
+    @property
+    def state(self) -> str:
+        if not self.pid:
+            return "stopped"
+        return "running" if self.answering else "starting"
+
     def line(self) -> str:
-        state = "running" if self.pid else "stopped"
-        if self.pid and not self.answering:
-            state = "starting"
-        return f"{self.name}: {state}" + (f" (pid {self.pid})" if self.pid else "") + \
+        return f"{self.name}: {self.state}" + (f" (pid {self.pid})" if self.pid else "") + \
             (f" — {self.detail}" if self.detail else "")
 
 

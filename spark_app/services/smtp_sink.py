@@ -31,6 +31,8 @@ from pathlib import Path
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from spark_app.common.cli_args import tcp_port
+
 
 class _StoreEachMessage:
     """aiosmtpd handler: one file per message, written under a dot-name and
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m spark_app.services.smtp_sink",
         description="Loopback SMTP server storing each message as a .eml file.")
     parser.add_argument("--dir", required=True, type=Path, help="folder for the .eml files")
-    parser.add_argument("--port", type=int, default=8025)
+    parser.add_argument("--port", type=tcp_port, default=8025)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
 

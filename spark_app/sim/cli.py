@@ -6,7 +6,14 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from spark_app.common.cli_args import iso_day
+from spark_app.common.cli_args import (
+    fraction,
+    iso_day,
+    positive_whole_number,
+    seed,
+    tcp_port,
+    whole_number,
+)
 
 
 def add_commands(commands) -> None:
@@ -34,19 +41,19 @@ def run_temperatures(args) -> int:
 
 
 def _add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--serials", type=int, default=1000, metavar="N",
+    parser.add_argument("--serials", type=positive_whole_number, default=1000, metavar="N",
                         help="machines in the fleet (default 1000)")
-    parser.add_argument("--models", type=int, default=5, metavar="M", help="(default 5)")
-    parser.add_argument("--days", type=int, default=3, metavar="D", help="(default 3)")
+    parser.add_argument("--models", type=positive_whole_number, default=5, metavar="M", help="(default 5)")
+    parser.add_argument("--days", type=positive_whole_number, default=3, metavar="D", help="(default 3)")
     parser.add_argument("--start", type=iso_day, default=date(2016, 11, 16),
                         metavar="YYYY-MM-DD", help="first day of faults (default 2016-11-16)")
-    parser.add_argument("--faults-per-day", type=int, default=10_000, metavar="K",
+    parser.add_argument("--faults-per-day", type=whole_number, default=10_000, metavar="K",
                         help="(default 10000)")
-    parser.add_argument("--late-fraction", type=float, default=0.03, metavar="F",
+    parser.add_argument("--late-fraction", type=fraction, default=0.03, metavar="F",
                         help="share of faults reported 2-6 days late (default 0.03)")
-    parser.add_argument("--malformed-fraction", type=float, default=0.02, metavar="F",
+    parser.add_argument("--malformed-fraction", type=fraction, default=0.02, metavar="F",
                         help="share of records made invalid in various ways (default 0.02)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S",
+    parser.add_argument("--seed", type=seed, default=0, metavar="S",
                         help="same seed, same data (default 0)")
 
 
@@ -56,9 +63,9 @@ def _add_faults_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_feed_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=8765, metavar="P", help="(default 8765)")
+    parser.add_argument("--port", type=tcp_port, default=8765, metavar="P", help="(default 8765)")
     parser.add_argument("--host", default="127.0.0.1", help="(default 127.0.0.1)")
-    parser.add_argument("--page-size", type=int, default=500, metavar="N",
+    parser.add_argument("--page-size", type=positive_whole_number, default=500, metavar="N",
                         help="records per page (default 500)")
     _add_fleet_arguments(parser)
 

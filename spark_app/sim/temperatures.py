@@ -23,6 +23,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from spark_app.common.cli_args import (
+    iso_instant,
+    non_negative_number,
+    positive_number,
+    positive_whole_number,
+    seed,
+)
 from spark_app.common.config import load_config
 
 MODELS = ("EX200", "HD785", "WA600", "D375A")
@@ -145,21 +152,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="send to the topic stream.kafka_topic at stream.kafka_bootstrap "
                             "([kafka] says how to connect), one record per reading, keyed "
                             "by equipment")
-    parser.add_argument("--equipment", type=int, default=10, metavar="N")
-    parser.add_argument("--rate", type=float, default=1.0, metavar="R",
+    parser.add_argument("--equipment", type=positive_whole_number, default=10, metavar="N")
+    parser.add_argument("--rate", type=positive_number, default=1.0, metavar="R",
                         help="readings per second from each equipment (default 1)")
     parser.add_argument("--hot", action="append", default=[], metavar="ID",
                         help="an equipment running hot, ~150 °C (repeatable), e.g. EQ-0003")
-    parser.add_argument("--duration", type=float, default=600.0, metavar="S",
+    parser.add_argument("--duration", type=non_negative_number, default=600.0, metavar="S",
                         help="seconds of readings (default 600; with --live, 0 runs until "
                              "interrupted)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S")
+    parser.add_argument("--seed", type=seed, default=0, metavar="S")
     when = parser.add_mutually_exclusive_group()
-    when.add_argument("--start", type=_instant, metavar="ISO",
+    when.add_argument("--start", type=iso_instant, metavar="ISO",
                       help="event time of the first reading (default: the last one is now)")
     when.add_argument("--live", action="store_true",
                       help="from now on, each file written as its interval passes")
-    parser.add_argument("--file-seconds", type=float, default=60.0, metavar="S",
+    parser.add_argument("--file-seconds", type=positive_number, default=60.0, metavar="S",
                         help="event time covered by each file, or sent at once to Kafka "
                              "(default 60)")
 
@@ -186,10 +193,3 @@ def run_from_args(args) -> int:
     print(f"wrote {len(files)} file(s) to {args.out}")
     return 0
 
-
-def _instant(text: str) -> datetime:
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)

@@ -8,12 +8,16 @@ queries cleanly); with it, it processes what is there and exits.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
 
 from spark_app.common.config import Config, ConfigError, load_config
+from spark_app.common.log_setup import add_logging_options, chosen_level, configure_logging
 from spark_app.common.settings import CassandraSettings
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,14 +39,17 @@ def run(config: Config, available_now: bool, stop: threading.Event | None = None
     from spark_app.stream.settings import StreamSettings
 
     settings = StreamSettings.from_config(config)
-    own_spark = spark is None
-    if own_spark:
-        spark = build_spark_session(config, app_name="fleetwatch-stream")
-    if stop is not None:
-        _stop_on_signals(stop)
     cluster = cluster_from_config(config)
+    own_spark = False
     try:
+        # Cassandra first: a missing keyspace or a refused login is told before
+        # the JVM has taken its time to start
         session = cluster.connect(config.settings(CassandraSettings).keyspace)
+        own_spark = spark is None
+        if own_spark:
+            spark = build_spark_session(config, app_name="fleetwatch-stream")
+        if stop is not None:
+            _stop_on_signals(stop)
         stream = TemperatureStream(spark, config, settings, session, engine_from_config(config))
         return stream.run(available_now, stop)
     finally:
@@ -86,7 +93,7 @@ def run_from_args(args) -> int:
     stop = threading.Event()
     report = run(config, args.available_now, stop)
     if stop.is_set():
-        print("fleetwatch: stream stopped", file=sys.stderr)
+        log.info("stream stopped")
     print(describe(report))
     return 0
 
@@ -95,9 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fleetwatch-stream",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--config", metavar="FILE")
+    add_logging_options(parser)
     add_arguments(parser)
+    args = parser.parse_args(argv)
     try:
-        return run_from_args(parser.parse_args(argv))
+        configure_logging(chosen_level(args.log_level))
+    except ValueError as error:  # a bad FLEETWATCH_LOG_LEVEL
+        parser.error(str(error))
+    try:
+        return run_from_args(args)
     except ConfigError as error:
         print(f"stream: configuration error: {error}", file=sys.stderr)
         return 2

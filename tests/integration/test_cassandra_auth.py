@@ -234,3 +234,46 @@ def test_the_daily_job_logs_in_and_no_command_line_or_file_holds_the_password(se
                    for path in root.rglob("*")
                    if path.is_file() and PASSWORD.encode() in path.read_bytes()]
     assert left_behind == []
+
+
+def refused_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "spark_app.cli", *args], text=True,
+                            env={**os.environ, **env}, capture_output=True, timeout=600)
+    assert result.returncode == 1, f"{args}: {result.stdout}\n{result.stderr}"
+    return result
+
+
+def test_the_command_line_tells_a_refused_login_from_a_node_not_running(secure, tmp_path):
+    port = secure.environ["FLEETWATCH_CASSANDRA_PORT"]
+    wrong = app_environ(secure, password="not-the-password")
+    status = refused_command("ingest-status", env=wrong)
+    assert status.stderr.startswith(f"fleetwatch: Cassandra at 127.0.0.1:{port} refused the "
+                                    f"login (Failed to authenticate to 127.0.0.1:{port}:")
+    assert status.stderr.endswith(
+        "): check cassandra.username (FLEETWATCH_CASSANDRA_USERNAME) and "
+        "FLEETWATCH_CASSANDRA_PASSWORD\n")
+    assert "is it running" not in status.stderr
+
+    without_login = {key: value for key, value in app_environ(secure).items()
+                     if key not in ("FLEETWATCH_CASSANDRA_USERNAME",
+                                    "FLEETWATCH_CASSANDRA_PASSWORD")}
+    anonymous = refused_command("ingest-status", env=without_login)
+    assert "refused the login" in anonymous.stderr and "requires authentication" in \
+        anonymous.stderr, anonymous.stderr
+
+    faults = tmp_path / "faults.jsonl"
+    faults.write_text("")
+    began = time.monotonic()
+    ingest = refused_command("ingest", str(faults), env=wrong)
+    assert "FAILED: Cassandra at 127.0.0.1:" in ingest.stdout and "refused the login" in \
+        ingest.stdout, ingest.stdout
+    assert "retrying" not in ingest.stderr  # a wrong password stays wrong
+    assert time.monotonic() - began < 60
+
+
+def test_the_command_line_says_when_the_node_is_not_trusted(secure):
+    untrusted = {**app_environ(secure), "FLEETWATCH_CASSANDRA_SSL_CA_FILE": ""}
+    result = refused_command("ingest-status", env=untrusted)
+    assert result.stderr.startswith("fleetwatch: TLS with Cassandra at 127.0.0.1:")
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr and "cassandra.ssl_ca_file" in \
+        result.stderr

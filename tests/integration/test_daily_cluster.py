@@ -56,6 +56,12 @@ def test_daily_job_by_spark_submit_on_a_standalone_cluster(tmp_path, cassandra, 
             env={**os.environ, "FLEETWATCH_DATABASE_URL": db_url, "SPARK_LOCAL_IP": "127.0.0.1"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
     assert f"[{len(days)}/{len(days)}] {days[-1]}" in result.stdout
+    # No terminal: the progress over the days is logged, a line after each day (on stdout:
+    # spark-submit's PythonRunner merges the Python driver's stderr into its stdout)
+    progress = [line for line in result.stdout.splitlines()
+                if f" INFO spark_app.daily.main: daily {days[0]}..{days[-1]}: " in line]
+    assert [line.split(": ", 2)[2].split(" [")[0] for line in progress] == \
+        [f"{round(100 * n / len(days))}% {n}/{len(days)}" for n in range(1, len(days) + 1)]
     assert stored_violations(engine) == expected_violations(faults, ids, names)
     with Session(engine) as session:
         runs = session.query(JobRun).all()

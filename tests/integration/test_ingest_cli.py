@@ -2,6 +2,7 @@
 command line: summary text and exit codes."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 
 from spark_app.services.process import free_port
 from tests.support.ingest import QUICK_RETRIES
+from tests.support.terminal import run_on_a_terminal
 
 FLEETWATCH = [sys.executable, "-m", "spark_app.cli"]
 
@@ -64,7 +66,8 @@ def test_nothing_written_when_cassandra_is_unreachable_exits_1(simulated_file):
     result = run("ingest", str(path), FLEETWATCH_CASSANDRA_PORT=str(free_port()),
                  FLEETWATCH_INGEST_RETRY_ATTEMPTS="1")
     assert result.returncode == 1
-    assert "FAILED: Cassandra unreachable" in result.stdout
+    assert "FAILED: Cassandra is not reachable at 127.0.0.1:" in result.stdout
+    assert "is it running? `fleetwatch services start` starts the local one" in result.stdout
     assert result.stdout.startswith("ingested 0 faults and 0 rejected messages")
 
 
@@ -106,3 +109,42 @@ def test_simulate_feed_serves_pages_until_interrupted():
         server.stdout.close()
         server.stderr.close()
     assert server.returncode == 130
+
+
+def test_ingest_progress_is_logged_as_lines_when_stderr_is_no_terminal(simulated_file):
+    """As an Airflow task log gets it: plain lines with percentage of bytes and ETA."""
+    path, stdout = simulated_file
+    malformed = int(stdout.split("(")[1].split()[0])
+    result = run("ingest", str(path), FLEETWATCH_INGEST_CHUNK_ROWS="100",
+                 FLEETWATCH_INGEST_PROGRESS_INTERVAL_S="0.000001")
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if " ingest: " in line]
+    assert len(lines) == 8, result.stderr  # one per chunk of 100 lines
+    assert " INFO spark_app.ingest.tally: ingest: 13% 17.6kB/141kB [00:" in lines[0]
+    assert re.search(r" ingest: 100% [\d.]+kB/[\d.]+kB \[00:\d\d<00:00, [^\]]+B/s\], "
+                     rf"{800 - malformed} faults, {malformed} rejected \({path}\)$", lines[-1])
+    assert "\r" not in result.stderr
+
+
+def test_ingest_progress_is_a_bar_on_a_terminal(simulated_file):
+    path, _ = simulated_file
+    shown = run_on_a_terminal([*FLEETWATCH, "ingest", str(path)],
+                              env={**os.environ, **QUICK_RETRIES,
+                                   "FLEETWATCH_INGEST_CHUNK_ROWS": "100"})
+    assert shown.returncode == 0, shown.terminal
+    assert shown.stdout.startswith("ingested ")
+    assert "\ringest: 100%|" in shown.terminal, shown.terminal
+    assert re.search(r"\| [\d.]+k/[\d.]+kB? \[00:\d\d<00:00, ", shown.terminal), shown.terminal
+    assert "faults, " in shown.terminal
+
+
+def test_quiet_or_a_warning_log_level_leaves_only_the_summary(simulated_file):
+    path, _ = simulated_file
+    for args, environ in ((["-q"], {}), ([], {"FLEETWATCH_LOG_LEVEL": "warning"})):
+        result = subprocess.run([*FLEETWATCH, *args, "ingest", str(path)], capture_output=True,
+                                text=True, timeout=300,
+                                env={**os.environ, **QUICK_RETRIES, **environ,
+                                     "FLEETWATCH_INGEST_PROGRESS_INTERVAL_S": "0.000001"})
+        assert result.returncode == 0, result.stderr
+        assert result.stderr == ""
+        assert result.stdout.startswith("ingested ")

@@ -23,6 +23,8 @@ from tests.support.second_cassandra import kill_9, second_cassandra
 PATIENT_RETRIES = {"FLEETWATCH_INGEST_RETRY_ATTEMPTS": "100",
                    "FLEETWATCH_INGEST_RETRY_BACKOFF_S": "0.5",
                    "FLEETWATCH_INGEST_RETRY_BACKOFF_MAX_S": "2"}
+# A progress line on stderr (not a terminal): "… ingest: 25% 1.2MB/4.8MB […], 5,000 faults, …"
+PROGRESS = re.compile(r" ingest: .*\], ([\d,]+) faults, ")
 
 
 @contextmanager
@@ -72,7 +74,8 @@ def test_a_cassandra_restart_mid_ingest_loses_and_doubles_nothing(cassandra, con
         def read_stderr():  # drain it all the time, so the ingest never blocks on the pipe
             for line in ingesting.stderr:
                 stderr_lines.append(line)
-                if line.startswith("ingest: ") and not line.startswith("ingest: 0 faults"):
+                counted = PROGRESS.search(line)
+                if counted and counted.group(1) != "0":
                     first_chunk_written.set()
 
         reader = threading.Thread(target=read_stderr, daemon=True)
@@ -110,7 +113,7 @@ def test_kill_9_of_cassandra_loses_no_acknowledged_fault_or_reject(config, tmp_p
         def read_stderr():  # kills from here: no thread hand-over between the line and the kill
             for line in ingesting.stderr:
                 stderr_lines.append(line)
-                counted = re.match(r"ingest: ([\d,]+) faults", line)
+                counted = PROGRESS.search(line)
                 if kill_after_faults and counted and \
                         int(counted.group(1).replace(",", "")) >= kill_after_faults[0]:
                     kill_after_faults.pop(0)

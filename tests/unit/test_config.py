@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,47 @@ def test_only_settings_builders_read_raw_configuration_keys():
                      if re.search(r"\bconfig\.get\(", path.read_text()))
     # the two views with checks of their own; the others go through Config.settings
     assert readers == ["common/config.py", "ingest/settings.py", "stream/settings.py"]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("FLEETWATCH_CASANDRA_HOSTS", "unknown environment variable FLEETWATCH_CASANDRA_HOSTS: "
+                                  "did you mean FLEETWATCH_CASSANDRA_HOSTS?"),
+    ("FLEETWATCH_SMTP_PASSWROD", "unknown environment variable FLEETWATCH_SMTP_PASSWROD: "
+                                 "did you mean FLEETWATCH_SMTP_PASSWORD?"),
+    ("FLEETWATCH_LOGLEVEL", "did you mean FLEETWATCH_LOG_LEVEL?"),
+    ("FLEETWATCH_XYZ", "unknown environment variable FLEETWATCH_XYZ: every key of "
+                       "conf/fleetwatch.toml is FLEETWATCH_<SECTION>_<KEY>"),
+    ("FLEETWATCH_SPARK_PACKAGES", "FLEETWATCH_SPARK_PACKAGES: spark.packages was removed"),
+])
+def test_a_misspelled_variable_is_refused_naming_the_closest(name, message):
+    with pytest.raises(ConfigError) as refused:
+        load_config(environ={name: "x"})
+    assert message in str(refused.value)
+
+
+def test_the_variables_that_are_no_keys_are_allowed():
+    allowed = {"FLEETWATCH_HOME": str(Path.cwd()), "FLEETWATCH_LOG_LEVEL": "debug",
+               "FLEETWATCH_DAILY_START": "2016-11-16", "FLEETWATCH_FEED_URL": "http://feed/",
+               "FLEETWATCH_TEST_FAIL_AFTER": "record", "FLEETWATCH_SMTP_PASSWORD": "s",
+               "FLEETWATCH_CASSANDRA_SSL_TRUST_STORE_PASSWORD": "s",
+               "FLEETWATCH_CASSANDRA_SSL_KEY_STORE_PASSWORD": "s",
+               "FLEETWATCH_CASSANDRA_USERNAME": "fw", "FLEETWATCH_DATABASE_URL": "sqlite://"}
+    assert load_config(environ=allowed).get("cassandra", "username") == "fw"
+
+
+def test_every_variable_the_test_suites_set_is_a_key_or_allowed():
+    """The suites' own settings must pass the check they run under (values aside)."""
+    names = set()
+    for path in Path(__file__).resolve().parents[1].rglob("*.py"):
+        if path.name == "test_config.py":
+            continue  # this file misspells names on purpose
+        names.update(re.findall(r"\b(FLEETWATCH_[A-Z][A-Z_]*[A-Z])\b", path.read_text()))
+    names -= {"FLEETWATCH_TEST_STORE_PASSWORD",  # keytool's, never seen by fleetwatch
+              "FLEETWATCH_CASANDRA_HOSTS"}  # test_fleetwatch_cli.py misspells it on purpose
+    assert len(names) > 20
+    for name in sorted(names - {"FLEETWATCH_CONFIG", "FLEETWATCH_HOME"}):
+        try:
+            load_config(environ={name: "1"})
+        except ConfigError as error:  # a wrong value for the key is fine here
+            assert "unknown environment variable" not in str(error)
+            assert "was removed" not in str(error)

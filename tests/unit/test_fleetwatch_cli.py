@@ -5,11 +5,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 FLEETWATCH = [sys.executable, "-m", "spark_app.cli"]
 
 
-def fleetwatch(*args):
-    return subprocess.run([*FLEETWATCH, *args], capture_output=True, text=True, timeout=120)
+def fleetwatch(*args, env=None):
+    return subprocess.run([*FLEETWATCH, *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
 
 
 def test_rules_check_valid_and_invalid():
@@ -129,3 +132,63 @@ def test_version_and_one_wording_for_a_bad_day():
         refused = fleetwatch(*args)
         assert refused.returncode == 2
         assert "not a day (YYYY-MM-DD): '2016-13-01'" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["simulate", "faults", "--out", "x.jsonl", "--serials", "x"],
+     "argument --serials: not a whole number above 0 (1, 2, 3, …): 'x'"),
+    (["simulate", "faults", "--out", "x.jsonl", "--serials", "-5"],
+     "argument --serials: not a whole number above 0 (1, 2, 3, …): '-5'"),
+    (["simulate", "faults", "--out", "x.jsonl", "--late-fraction", "2"],
+     "argument --late-fraction: not a fraction (a number from 0 to 1): '2'"),
+    (["simulate", "feed", "--port", "99999"],
+     "argument --port: not a TCP port (1 to 65535): '99999'"),
+    (["simulate", "temperatures", "--out", "t", "--rate", "0"],
+     "argument --rate: not a number above 0: '0'"),
+    (["simulate", "temperatures", "--out", "t", "--start", "yesterday"],
+     "argument --start: not an instant (ISO 8601, e.g. 2016-11-17T00:30:00Z): 'yesterday'"),
+    (["ingest-status", "--since", "2016-11-17 25:00"],
+     "argument --since: not an instant (ISO 8601, e.g. 2016-11-17T00:30:00Z): "
+     "'2016-11-17 25:00'"),
+    (["violations", "--rule", "seven"], "argument --rule: not a whole number (0, 1, 2, …): 'seven'"),
+    (["rules", "disable", "x"], "argument ID: not a whole number (0, 1, 2, …): 'x'"),
+    (["violations", "--day", "2016-11-31"], "argument --day: not a day (YYYY-MM-DD): '2016-11-31'"),
+    (["daily", "--day", "2016-11-17", "--to", "17/11/2016"],
+     "argument --to: not a day (YYYY-MM-DD): '17/11/2016'"),
+])
+def test_one_wording_for_a_bad_value_of_every_kind(args, message):
+    refused = fleetwatch(*args)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.splitlines()[-1].endswith(message), refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_file_that_cannot_be_read_or_written_is_named(tmp_path):
+    for args in (["rules", "import", str(tmp_path / "missing.csv")],
+                 ["simulate", "faults", "--out", str(tmp_path / "no" / "x.jsonl"), "--days", "1",
+                  "--faults-per-day", "10"]):
+        refused = fleetwatch(*args, env={"FLEETWATCH_DATABASE_URL":
+                                         f"sqlite:///{tmp_path / 'fleetwatch.db'}"})
+        assert refused.returncode == 2, refused.stderr
+        named = tmp_path / ("missing.csv" if args[0] == "rules" else "no/x.jsonl")
+        assert refused.stderr == f"fleetwatch: no such file or folder: {named}\n"
+
+
+def test_a_misspelled_variable_stops_every_command_naming_the_closest():
+    refused = fleetwatch("runs", env={"FLEETWATCH_CASANDRA_HOSTS": "cass1"})
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == (
+        "fleetwatch: configuration error: unknown environment variable "
+        "FLEETWATCH_CASANDRA_HOSTS: did you mean FLEETWATCH_CASSANDRA_HOSTS? "
+        "(unset it, or rename it)\n")
+
+
+def test_the_log_level_comes_from_the_option_or_the_environment():
+    refused = fleetwatch("runs", env={"FLEETWATCH_LOG_LEVEL": "loud"})
+    assert refused.returncode == 2
+    assert refused.stderr.endswith("fleetwatch: error: FLEETWATCH_LOG_LEVEL must be one of "
+                                   "debug, info, warning, error, got 'loud'\n")
+    bad_option = fleetwatch("--log-level", "loud", "runs")
+    assert bad_option.returncode == 2 and "argument --log-level: invalid choice: 'loud'" in \
+        bad_option.stderr
+    assert fleetwatch("-v", "-q", "runs").returncode == 2  # one or the other

@@ -1,6 +1,8 @@
 """Sources, settings and the summary of `fleetwatch ingest` (no I/O but tmp files)."""
 
 import io
+import logging
+import re
 from datetime import date
 
 import pytest
@@ -8,7 +10,7 @@ import pytest
 from spark_app.common.config import ConfigError, load_config
 from spark_app.ingest.run import IngestSummary, SourceResult, expand_sources
 from spark_app.ingest.settings import IngestSettings
-from spark_app.ingest.tally import Progress
+from spark_app.ingest.tally import IngestProgress
 
 
 def test_sources_expand_folders_to_their_jsonl_files(tmp_path):
@@ -68,10 +70,26 @@ def test_many_days_are_shortened():
     assert "… 5 more, last 2016-11-15" in text
 
 
-def test_progress_prints_lines_when_not_a_terminal():
-    stream = io.StringIO()
-    progress = Progress(interval_s=0.0, stream=stream)
-    tally = progress.tally("a.jsonl")
-    tally.add([(date(2016, 11, 16),)] * 3, 1)
-    assert stream.getvalue().startswith("ingest: 3 faults, 1 rejected")
+def test_progress_logs_lines_when_not_a_terminal(caplog):
+    caplog.set_level(logging.INFO)
+    with IngestProgress(interval_s=0.0, total_bytes=2000, stream=io.StringIO()) as progress:
+        tally = progress.tally("a.jsonl")
+        tally.add([(date(2016, 11, 16),)] * 3, 1, bytes_read=1000)
+    [line] = [record.getMessage() for record in caplog.records]
+    assert re.fullmatch(r"ingest: 50% 1\.00kB/2\.00kB \[00:00<00:00, [^\]]+B/s\], "
+                        r"3 faults, 1 rejected \(a\.jsonl\)", line), line
     assert tally.days == {date(2016, 11, 16): 3}
+
+
+def test_with_feeds_only_progress_counts_pages_and_names_the_current_source(caplog):
+    caplog.set_level(logging.INFO)
+    with IngestProgress(interval_s=0.0, total_bytes=0, stream=io.StringIO()) as progress:
+        first, second = progress.tally("http://a/feed"), progress.tally("http://b/feed")
+        first.pages += 1
+        first.add([(date(2016, 11, 16),)] * 2, 0)
+        second.pages += 1
+        second.add([], 1)
+    lines = [record.getMessage() for record in caplog.records]
+    assert [re.sub(r" \[.*\]", "", line) for line in lines] == [
+        "ingest: 1 page, 2 faults, 0 rejected (http://a/feed)",
+        "ingest: 2 page, 2 faults, 1 rejected (http://b/feed)"]

@@ -174,7 +174,7 @@ def test_scheduler_catches_up_each_ended_day_once(airflow_home, cassandra, tmp_p
                                   "FLEETWATCH_DATABASE_URL": db_url})
     home.env.pop("FLEETWATCH_FEED_URL", None)  # no feed: the sensor has nothing to wait for
     with AirflowDeployment(home) as airflow:
-        airflow.start(unpaused="fleetwatch_daily")
+        airflow.start(unpaused=("fleetwatch_daily",))
         runs = airflow.wait_until_caught_up("fleetwatch_daily", timeout_s=480)
     assert [(run["run_type"], run["state"], run["data_interval"]) for run in runs] == [
         ("scheduled", "success",

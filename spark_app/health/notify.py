@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -17,14 +18,17 @@ from spark_app.health.checks import Finding
 from spark_app.health.settings import HealthSettings
 
 QUEUE = "ops"
+# Stored in the outbox as text unfolded (RFC 5322 allows 998 columns): a header
+# folded at 78 here is refolded once parsed back, after "Subject:" at times.
+_POLICY = policy.default.clone(max_line_length=998)
 _NOT_IN_MESSAGE_ID = re.compile(r"[^A-Za-z0-9._+-]")
 
 
 def compose(key: str, subject: str, body: str, config: Config,
             now: datetime) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = config.settings(SmtpSettings).sender
-    message["To"] = ", ".join(config.settings(HealthSettings).recipients)
+    message["To"] = ", ".join(HealthSettings.from_config(config).recipients)
     message["Subject"] = f"[fleetwatch ops] {subject}"
     message["Date"] = format_datetime(now)
     # The outbox key as Message-ID: a receiver can recognise a retried delivery.

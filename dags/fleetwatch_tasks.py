@@ -30,6 +30,7 @@ import sys
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,7 @@ def fleetwatch_env() -> dict[str, str]:
                 env[f"FLEETWATCH_CASSANDRA_{key.upper()}"] = _env_value(extra[key])
     database = _connection("fleetwatch_db")
     if database is not None:
-        url = database.extra_dejson.get("url") or database.get_uri()
-        env["FLEETWATCH_DATABASE_URL"] = url
+        env["FLEETWATCH_DATABASE_URL"] = database_url(database)
     smtp = _connection("fleetwatch_smtp")
     if smtp is not None:
         extra = smtp.extra_dejson
@@ -111,6 +111,22 @@ def fleetwatch_env() -> dict[str, str]:
             not os.environ.get("FLEETWATCH_HEALTH_DAILY_START"):
         env["FLEETWATCH_HEALTH_DAILY_START"] = os.environ["FLEETWATCH_DAILY_START"]
     return env
+
+
+def database_url(database) -> str:
+    """The SQLAlchemy URL of the fleetwatch_db connection: its extra's "url", else
+    PostgreSQL (psycopg 3) from its fields; Airflow's own URI of a postgres
+    connection says postgres://, which SQLAlchemy does not read."""
+    extra = database.extra_dejson
+    if extra.get("url"):
+        return extra["url"]
+    if database.conn_type not in ("postgres", "postgresql"):
+        return database.get_uri()
+    login = quote(database.login or "", safe="")
+    password = f":{quote(database.password, safe='')}" if database.password else ""
+    query = urlencode({key: extra[key] for key in ("sslmode", "sslrootcert") if key in extra})
+    return (f"postgresql+psycopg://{login}{password}@{database.host or 'localhost'}:"
+            f"{database.port or 5432}/{database.schema or ''}" + (f"?{query}" if query else ""))
 
 
 def _env_value(value) -> str:

@@ -107,13 +107,15 @@ class AirflowDeployment:
                                f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
         return result.stdout
 
-    def start(self, unpaused: tuple[str, ...] = ()) -> None:
-        """Migrate the metadata database, parse the DAGs into it, unpause those
-        named (their first unpause: catchup starts from there), start the components."""
+    def start(self, unpaused: tuple[str, ...] = (), migrate: bool = True) -> None:
+        """Migrate the metadata database (unless already done), parse the DAGs into
+        it, unpause those named (their first unpause: catchup starts from there),
+        start the components."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.pid_dir.mkdir(exist_ok=True)
-        self.airflow("db", "migrate")
+        if migrate:
+            self.airflow("db", "migrate")
         self.airflow("dags", "reserialize")
         for dag_id in unpaused:
             self.airflow("dags", "unpause", dag_id)

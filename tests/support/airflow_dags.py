@@ -115,9 +115,7 @@ class AirflowDeployment(airflow.AirflowDeployment):
         once (the DAG retries after minutes)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise AssertionError(f"{name} exited {process.returncode}\n{self.logs()}")
+            self._check_components()
             runs = self.runs(dag_id)
             troubled = [run for run in runs
                         if {"failed", "up_for_retry"} & set(run["tasks"].values())]
@@ -129,6 +127,27 @@ class AirflowDeployment(airflow.AirflowDeployment):
                 return runs
             time.sleep(5)
         raise AssertionError(f"runs after {timeout_s:.0f} s: {self.runs(dag_id)}\n{self.logs()}")
+
+    def wait_until_done(self, dag_id: str, timeout_s: float) -> list[dict]:
+        """Wait until the DAG has runs and all are over (retries included)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self._check_components()
+            runs = self.runs(dag_id)
+            if runs and all(run["state"] in ("success", "failed") for run in runs):
+                return runs
+            time.sleep(5)
+        raise AssertionError(f"runs after {timeout_s:.0f} s: {self.runs(dag_id)}\n{self.logs()}")
+
+    def _check_components(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited {process.returncode}\n{self.logs()}")
+
+    def task_logs(self, dag_id: str, task_id: str) -> str:
+        """Every attempt's log of a task, in all the DAG's runs."""
+        return "\n".join(path.read_text(errors="replace") for path in sorted(
+            self.log_dir.glob(f"dag_id={dag_id}/run_id=*/task_id={task_id}/*.log")))
 
     def logs(self) -> str:
         """The tails of the components' logs and of every task log."""

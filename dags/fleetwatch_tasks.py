@@ -292,7 +292,10 @@ def _notify_task(event: str, context) -> None:
                    "--run", ti.run_id, "--try", str(ti.try_number),
                    "--log-url", getattr(ti, "log_url", "") or "",
                    "--detail", f"{type(exception).__name__}: {exception}"[-4000:]
-                   if exception is not None else "")
+                   if exception is not None else
+                   # the scheduler's callback: the try ended before the task code raised
+                   "The try ended without an error of its own (it could not start, or "
+                   "was killed): see the scheduler's log.")
 
 
 def notify_failure(context) -> None:

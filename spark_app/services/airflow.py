@@ -81,6 +81,9 @@ class AirflowDeployment:
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(log_dir),
             "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY":
                 str(log_dir / "dag_processor"),
+            # A worker's calls to the execution API: on a busy machine the api-server may
+            # take longer than the default 5 s, and a task that cannot start is failed.
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
             # The DAGs are parsed at start; parsing them again every 30 s only slows runs.
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
         })

@@ -30,10 +30,10 @@ class Finding:
 def days_due(settings: HealthSettings, now: datetime) -> list[date]:
     """The ended days whose daily run should exist by `now`, oldest first: from
     health.daily_start (none when it is empty), at most lookback_days of them."""
-    if settings.daily_start is None:
+    if settings.first_day is None:
         return []
     last = (now - settings.daily_grace).astimezone(UTC).date() - timedelta(days=1)
-    first = max(settings.daily_start, last - timedelta(days=settings.lookback_days - 1))
+    first = max(settings.first_day, last - timedelta(days=settings.lookback_days - 1))
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
@@ -80,6 +80,6 @@ def feed_findings(states: list[FeedState], expected: list[str], settings: Health
     return never + [Finding("feed", state.feed,
                     f"feed {state.feed} not pulled since "
                     f"{state.updated_at:%Y-%m-%dT%H:%M:%SZ} (more than "
-                    f"{settings.feed_max_silence // timedelta(minutes=1)} minutes)",
+                    f"{settings.feed_max_silence_minutes} minutes)",
                     f"health-feed-silent-{state.feed}-{state.updated_at:%Y%m%dT%H%M%S}")
             for state in states if state.updated_at < limit]

@@ -50,7 +50,7 @@ def run_health(args) -> int:
     from spark_app.ingest.feed_status import FeedStates
 
     config = load_config(args.config)
-    settings = HealthSettings.from_config(config)
+    settings = config.settings(HealthSettings)
     now = datetime.now(UTC)
     engine = engine_from_config(config)
     try:

@@ -28,7 +28,8 @@ def compose(key: str, subject: str, body: str, config: Config,
             now: datetime) -> EmailMessage:
     message = EmailMessage(policy=_POLICY)
     message["From"] = config.settings(SmtpSettings).sender
-    message["To"] = ", ".join(HealthSettings.from_config(config).recipients)
+    message["To"] = ", ".join(config.settings(HealthSettings).recipients
+                              or config.settings(SmtpSettings).recipients)
     message["Subject"] = f"[fleetwatch ops] {subject}"
     message["Date"] = format_datetime(now)
     # The outbox key as Message-ID: a receiver can recognise a retried delivery.
@@ -39,7 +40,7 @@ def compose(key: str, subject: str, body: str, config: Config,
 
 
 def finding_mail(finding: Finding, config: Config, now: datetime) -> OutgoingMail:
-    body = (f"{finding.reason}\n\nCheck:   {finding.check}\nSubject: {finding.subject}\n"
+    body = (f"{finding.reason}\n\nCheck:   {finding.check}\nAbout:   {finding.subject}\n"
             f"Seen:    {now:%Y-%m-%dT%H:%M:%SZ}\n\n"
             "`fleetwatch health` lists what is wrong now; this message is sent once.\n")
     return OutgoingMail(finding.key, now, finding.subject, f"health-{finding.check}",

@@ -259,12 +259,17 @@ def spark_submit_arguments() -> dict:
 def spark_env() -> dict[str, str]:
     """spark-submit's environment, resolved when the task runs (a DAG macro)."""
     python = app_bin("python")
-    return {
+    env = {
         **fleetwatch_env(),
         # SparkSubmitHook runs "spark-submit" from PATH: the application's (pyspark 3.5).
         "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYSPARK_PYTHON": python,
     }
+    spark = _connection("fleetwatch_spark")
+    if spark is not None and (spark.host or "").startswith("local"):
+        # Driver and executor in one process: loopback, not whatever the hostname resolves to.
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
 
 
 def check_health() -> str:

@@ -212,7 +212,7 @@ def scheduled(airflow_home, cassandra, config, tmp_path_factory):
             airflow.start(unpaused=("fleetwatch_ingest",), migrate=False)  # AirflowHome did
             ingest_runs = airflow.wait_until_done("fleetwatch_ingest", timeout_s=600)
             airflow.airflow("dags", "unpause", "fleetwatch_daily")
-            daily_runs = airflow.wait_until_caught_up("fleetwatch_daily", timeout_s=1200)
+            daily_runs = airflow.wait_until_caught_up("fleetwatch_daily", timeout_s=1500)
             logs = {task: airflow.task_logs("fleetwatch_daily", task)
                     for task in ("run_daily_job", "check_run")}
             logs["pull_feed"] = airflow.task_logs("fleetwatch_ingest", "pull_feed")

@@ -1,7 +1,7 @@
 """A local Airflow 3 on the project's DAGs (`make airflow-up`, `make airflow-down`):
 api-server (UI and execution API), scheduler, dag-processor and triggerer from
 .venv-airflow, LocalExecutor, SQLite metadata in var/airflow, logs in
-var/log/airflow, each component a process group of its own recorded in
+var/log/airflow (var/ is paths.var_dir), each component a process group of its own recorded in
 var/airflow/pids so that `down` stops it with every task it started, and
 nothing else. The integration tests run the same deployment on a throw-away home.
 
@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from spark_app.common.config import load_config
 from spark_app.services.process import alive, port_open
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -197,19 +198,19 @@ def _members(pgid: int) -> bool:
     return False
 
 
-def local_deployment(port: int) -> AirflowDeployment:
-    home = PROJECT / "var" / "airflow"
+def local_deployment(var_dir: Path, port: int) -> AirflowDeployment:
+    home = var_dir / "airflow"
     connections = {conn_id: spec for conn_id, spec in DEFAULT_CONNECTIONS.items()
                    if f"AIRFLOW_CONN_{conn_id.upper()}" not in os.environ}
     return AirflowDeployment(home, airflow_env(home, connections), port,
-                             PROJECT / "var" / "log" / "airflow")
+                             var_dir / "log" / "airflow")
 
 
-def up(port: int, unpaused: tuple[str, ...], echo=print) -> int:
+def up(var_dir: Path, port: int, unpaused: tuple[str, ...], echo=print) -> int:
     if not AIRFLOW_BIN.exists():
         echo("fleetwatch: .venv-airflow is missing; `make airflow` builds it")
         return 2
-    deployment = local_deployment(port)
+    deployment = local_deployment(var_dir, port)
     url_file = deployment.home / "url"
     if running(deployment.pid_dir):
         for dag_id in unpaused:
@@ -269,8 +270,8 @@ def _write_private(path: Path, text: str) -> None:
         file.write(text)
 
 
-def down(echo=print) -> int:
-    stopped = stop_recorded(PROJECT / "var" / "airflow" / "pids", echo)
+def down(var_dir: Path, echo=print) -> int:
+    stopped = stop_recorded(var_dir / "airflow" / "pids", echo)
     echo("Airflow stopped" if stopped else "Airflow was not running")
     return 0
 
@@ -285,9 +286,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="DAGs to unpause")
     actions.add_parser("down", help="stop every process it started")
     args = parser.parse_args(argv)
+    var_dir = load_config().var_dir  # paths.var_dir (FLEETWATCH_PATHS_VAR_DIR)
     if args.action == "up":
-        return up(args.port, tuple(args.unpause))
-    return down()
+        return up(var_dir, args.port, tuple(args.unpause))
+    return down(var_dir)
 
 
 if __name__ == "__main__":

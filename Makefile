@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 export PIP_CACHE_DIR := $(CURDIR)/var/cache/pip
 PYTEST_ARGS ?=
 
-.PHONY: help install airflow jars postgres demo test test-unit services-up services-down history lint bench clean
+.PHONY: help install airflow airflow-up airflow-down jars postgres demo test test-unit services-up services-down history lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,6 +36,14 @@ $(AIRFLOW_STAMP): conf/airflow/requirements.txt
 	touch $(AIRFLOW_STAMP)
 
 airflow: $(AIRFLOW_STAMP)  ## Airflow 3 in its own virtualenv (.venv-airflow)
+
+AIRFLOW_PORT ?= 8080
+UNPAUSE ?=
+airflow-up: jars airflow  ## a local Airflow 3 on dags/: prints the UI address and login (UNPAUSE="dag …")
+	$(BIN)/python -m spark_app.services.airflow up --port $(AIRFLOW_PORT) $(if $(UNPAUSE),--unpause $(UNPAUSE))
+
+airflow-down:  ## stop the Airflow of make airflow-up (and the tasks it runs)
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m spark_app.services.airflow down; fi
 
 jars: install  ## fetch Cassandra and the Spark Cassandra Connector with Maven (var/jars)
 	$(BIN)/fleetwatch jars
@@ -78,5 +86,5 @@ SCALE ?= full
 bench: services-up  ## benchmarks side by side into BENCHMARKS.md and var/bench/results.json (tens of minutes; make bench SCALE=small: a few)
 	$(BIN)/python -m bench --scale $(SCALE)
 
-clean: services-down  ## remove the venv and everything under var/
+clean: airflow-down services-down  ## remove the venv and everything under var/
 	rm -rf $(VENV) $(AIRFLOW_VENV) var

@@ -9,6 +9,8 @@ from fleetwatch_tasks import (
     daily_start,
     day_ingested,
     day_run_succeeded,
+    notify_failure,
+    notify_retry,
     received_day,
     spark_env,
     spark_submit_arguments,
@@ -26,6 +28,9 @@ from `received_day(dag_run)`, never from `ds` or the clock.
    Spark connection `fleetwatch_spark` (its host is the master: `local[*]`,
    `spark://…`, `yarn`);
 3. `check_run` — day D's latest run in `job_runs` succeeded.
+
+A failed or retried task e-mails operations once per try; a day whose run
+is missing or failed is told by the ingest DAG's `health` task.
 
 `FLEETWATCH_DAILY_START` (ISO date in the dag-processor's environment) is the
 first received day to process: at first unpause every day from it to
@@ -46,7 +51,9 @@ with DAG(
     start_date=first_day,
     catchup=first_day is not None,
     max_active_runs=1,  # days in order: each day's pending faults feed the next
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=10)},
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=10),
+                  # one e-mail to operations per failed try (fleetwatch notify-task)
+                  "on_failure_callback": notify_failure, "on_retry_callback": notify_retry},
     render_template_as_native_obj=True,  # env_vars renders to a dict
     user_defined_macros={"fleetwatch_env": spark_env, "received_day": received_day},
     doc_md=DOC,

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import DAG, task
+from fleetwatch_tasks import check_health, notify_failure, notify_retry
 
 DOC = """
 ### fleetwatch_ingest
@@ -17,6 +18,12 @@ re-writing it is an upsert.
 No catchup: each run pulls whatever the feed holds past the cursor, whatever
 its logical date. Cassandra comes from the `fleetwatch_cassandra` connection
 or the worker's `FLEETWATCH_*` environment.
+
+Then `check_health` (whatever became of the pull): `fleetwatch health
+--notify` e-mails operations once per finding — a day whose daily run is
+missing or failed, a feed silent for longer than
+`health.feed_max_silence_minutes`. A failed or retried task of either DAG
+e-mails operations once per try (`notify_failure`, `notify_retry`).
 """
 
 with DAG(
@@ -26,7 +33,8 @@ with DAG(
     catchup=False,
     max_active_runs=1,  # one pull at a time moves the cursor
     default_args={"retries": 3, "retry_delay": timedelta(minutes=2),
-                  "retry_exponential_backoff": True},
+                  "retry_exponential_backoff": True,
+                  "on_failure_callback": notify_failure, "on_retry_callback": notify_retry},
     dagrun_timeout=timedelta(minutes=60),
     doc_md=DOC,
     tags=["fleetwatch", "ingest"],
@@ -38,4 +46,9 @@ with DAG(
 
         return pull()[-2000:]
 
-    pull_feed()
+    # After the pull, failed or not: a feed that cannot be pulled is a finding too.
+    @task(trigger_rule="all_done", execution_timeout=timedelta(minutes=10))
+    def health() -> str:
+        return check_health()[-2000:]
+
+    pull_feed() >> health()

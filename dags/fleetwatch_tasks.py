@@ -11,6 +11,9 @@ from Airflow connections:
   the connection's extra {"url": …} (or host/login/password/schema for
   PostgreSQL);
 - `fleetwatch_feed` (optional): the telemetry feed, extra {"url": …};
+- `fleetwatch_smtp` (optional): the SMTP relay of alerts and of the operations
+  e-mail: host, port, login/password, extra {"starttls": …, "ssl": …,
+  "ca_file": …, "sender": …, "recipients": […], "ops_recipients": […]};
 - `fleetwatch_spark`: the Spark master for SparkSubmitOperator.
 
 A connection that is not defined leaves the environment as it is, so the
@@ -24,8 +27,10 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,15 @@ CASSANDRA_EXTRA = ("keyspace", "local_dc", "consistency", "ssl", "ssl_ca_file", 
                    "ssl_key_file", "ssl_trust_store", "ssl_trust_store_type",
                    "ssl_trust_store_password", "ssl_key_store", "ssl_key_store_type",
                    "ssl_key_store_password")
+
+
+# Keys of the fleetwatch_smtp connection's extra that become FLEETWATCH_SMTP_*, and the
+# operations route (FLEETWATCH_HEALTH_RECIPIENTS) that failed tasks and findings go to.
+SMTP_EXTRA = ("starttls", "ssl", "ca_file", "sender", "recipients", "timeout_s",
+              "allow_plaintext_password")
+# Spark's console logging: warnings only (conf/log4j2.properties), so a task log holds
+# fleetwatch's own progress rather than some 700 INFO lines per run.
+LOG4J2 = "conf/log4j2.properties"
 
 
 def fleetwatch_home() -> Path:
@@ -76,13 +90,52 @@ def fleetwatch_env() -> dict[str, str]:
             env["FLEETWATCH_CASSANDRA_PASSWORD"] = cassandra.password
         for key in CASSANDRA_EXTRA:
             if key in extra:
-                env[f"FLEETWATCH_CASSANDRA_{key.upper()}"] = str(extra[key]).lower() \
-                    if isinstance(extra[key], bool) else str(extra[key])
+                env[f"FLEETWATCH_CASSANDRA_{key.upper()}"] = _env_value(extra[key])
     database = _connection("fleetwatch_db")
     if database is not None:
-        url = database.extra_dejson.get("url") or database.get_uri()
-        env["FLEETWATCH_DATABASE_URL"] = url
+        env["FLEETWATCH_DATABASE_URL"] = database_url(database)
+    smtp = _connection("fleetwatch_smtp")
+    if smtp is not None:
+        extra = smtp.extra_dejson
+        for key, value in (("host", smtp.host), ("port", smtp.port), ("username", smtp.login),
+                           ("password", smtp.password)):
+            if value:
+                env[f"FLEETWATCH_SMTP_{key.upper()}"] = str(value)
+        for key in SMTP_EXTRA:
+            if key in extra:
+                env[f"FLEETWATCH_SMTP_{key.upper()}"] = _env_value(extra[key])
+        if "ops_recipients" in extra:
+            env["FLEETWATCH_HEALTH_RECIPIENTS"] = _env_value(extra["ops_recipients"])
+    # The daily DAG's first day is the first day health expects a run for.
+    if os.environ.get("FLEETWATCH_DAILY_START") and \
+            not os.environ.get("FLEETWATCH_HEALTH_DAILY_START"):
+        env["FLEETWATCH_HEALTH_DAILY_START"] = os.environ["FLEETWATCH_DAILY_START"]
     return env
+
+
+def database_url(database) -> str:
+    """The SQLAlchemy URL of the fleetwatch_db connection: its extra's "url", else
+    PostgreSQL (psycopg 3) from its fields; Airflow's own URI of a postgres
+    connection says postgres://, which SQLAlchemy does not read."""
+    extra = database.extra_dejson
+    if extra.get("url"):
+        return extra["url"]
+    if database.conn_type not in ("postgres", "postgresql"):
+        return database.get_uri()
+    login = quote(database.login or "", safe="")
+    password = f":{quote(database.password, safe='')}" if database.password else ""
+    query = urlencode({key: extra[key] for key in ("sslmode", "sslrootcert") if key in extra})
+    return (f"postgresql+psycopg://{login}{password}@{database.host or 'localhost'}:"
+            f"{database.port or 5432}/{database.schema or ''}" + (f"?{query}" if query else ""))
+
+
+def _env_value(value) -> str:
+    """A connection extra's JSON value as a FLEETWATCH_* variable reads it."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
 
 
 def feed_url() -> str | None:
@@ -91,19 +144,40 @@ def feed_url() -> str | None:
         "FLEETWATCH_FEED_URL")
 
 
-def run_fleetwatch(*args: str) -> str:
-    """Run `fleetwatch ARGS…`; its output goes to the task log; non-zero fails the task."""
+class FleetwatchFailed(RuntimeError):
+    def __init__(self, args: tuple[str, ...], returncode: int, stdout: str, stderr: str):
+        super().__init__(f"fleetwatch {' '.join(args)} exited with {returncode}: "
+                         f"{stderr.strip()[-2000:]}")
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def run_fleetwatch(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run `fleetwatch ARGS…`, each line of its output in the task log as it
+    comes (stdout and stderr apart); returns stdout; non-zero raises FleetwatchFailed."""
     command = [app_bin("fleetwatch"), *args]
     log.info("running %s", " ".join(command))
-    result = subprocess.run(command, capture_output=True, text=True,
-                            env={**os.environ, **fleetwatch_env()})
-    for stream in (result.stdout, result.stderr):
-        for line in stream.splitlines():
-            log.info("%s", line)
-    if result.returncode != 0:
-        raise RuntimeError(f"fleetwatch {' '.join(args)} exited with {result.returncode}: "
-                           f"{result.stderr.strip()[-2000:]}")
-    return result.stdout
+    # Unbuffered: a pipe would otherwise hold Python's prints until the process ends.
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+        env={**os.environ, **(fleetwatch_env() if env is None else env),
+             "PYTHONUNBUFFERED": "1"})
+    stderr: list[str] = []
+    reader = threading.Thread(target=_log_lines, args=(process.stderr, stderr), daemon=True)
+    reader.start()
+    stdout: list[str] = []
+    _log_lines(process.stdout, stdout)
+    reader.join()
+    returncode = process.wait()
+    if returncode != 0:
+        raise FleetwatchFailed(args, returncode, "".join(stdout), "".join(stderr))
+    return "".join(stdout)
+
+
+def _log_lines(stream, kept: list[str]) -> None:
+    for line in stream:
+        kept.append(line)
+        log.info("%s", line.rstrip("\n"))
+    stream.close()
 
 
 def pull_feed() -> str:
@@ -147,7 +221,7 @@ def day_ingested(day: date) -> bool:
     day_end = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
     try:
         run_fleetwatch("ingest-status", "--since", day_end.isoformat().replace("+00:00", "Z"))
-    except RuntimeError as error:
+    except FleetwatchFailed as error:
         log.info("ingestion of %s not complete yet: %s", day, error)
         return False
     return True
@@ -165,9 +239,15 @@ def spark_submit_arguments() -> dict:
     home = fleetwatch_home()
     jars = sorted(str(path) for path in (home / "var" / "jars" / "spark").glob("*.jar"))
     python = app_bin("python")
+    java_options = (f"-Duser.timezone=UTC "
+                    f"-Dlog4j2.configurationFile={(home / LOG4J2).as_uri()}")
     arguments = {
         "application": str(home / "spark_app" / "daily" / "entry.py"),
-        "conf": {"spark.pyspark.python": python, "spark.pyspark.driver.python": python},
+        "conf": {"spark.pyspark.python": python, "spark.pyspark.driver.python": python,
+                 # The driver is spark-submit's own JVM (client mode): its options
+                 # must be given here, before it starts, not by the application.
+                 "spark.driver.extraJavaOptions": java_options,
+                 "spark.executor.extraJavaOptions": java_options},
     }
     if jars:
         arguments["jars"] = ",".join(jars)
@@ -179,12 +259,59 @@ def spark_submit_arguments() -> dict:
 def spark_env() -> dict[str, str]:
     """spark-submit's environment, resolved when the task runs (a DAG macro)."""
     python = app_bin("python")
-    return {
+    env = {
         **fleetwatch_env(),
         # SparkSubmitHook runs "spark-submit" from PATH: the application's (pyspark 3.5).
         "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYSPARK_PYTHON": python,
     }
+    spark = _connection("fleetwatch_spark")
+    if spark is not None and (spark.host or "").startswith("local"):
+        # Driver and executor in one process: loopback, not whatever the hostname resolves to.
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"
+    return env
+
+
+def check_health() -> str:
+    """The health task: `fleetwatch health --notify` e-mails each new finding once
+    (missing or failed daily runs, silent feeds). Findings are what it is for, so
+    they do not fail the task (a failure would be told a second time); not being
+    able to check does."""
+    feed = feed_url()
+    try:
+        return run_fleetwatch("health", "--notify", "--format", "json",
+                              *(["--feed", feed] if feed else []))
+    except FleetwatchFailed as error:
+        try:
+            findings = json.loads(error.stdout)
+        except ValueError:
+            raise error from None
+        log.warning("%d finding(s) told to operations", len(findings))
+        return error.stdout
+
+
+def _notify_task(event: str, context) -> None:
+    ti = context["ti"]
+    exception = context.get("exception")
+    run_fleetwatch("notify-task", "--event", event, "--dag", ti.dag_id, "--task", ti.task_id,
+                   "--run", ti.run_id, "--try", str(ti.try_number),
+                   "--log-url", getattr(ti, "log_url", "") or "",
+                   "--detail", f"{type(exception).__name__}: {exception}"[-4000:]
+                   if exception is not None else
+                   # the scheduler's callback: the try ended before the task code raised
+                   "The try ended without an error of its own (it could not start, or "
+                   "was killed): see the scheduler's log.")
+
+
+def notify_failure(context) -> None:
+    """on_failure_callback: one e-mail to operations per failed try (the outbox
+    keys it by DAG, task, run and try, so a callback run twice sends it once)."""
+    _notify_task("failed", context)
+
+
+def notify_retry(context) -> None:
+    """on_retry_callback: one e-mail per try that failed and will be retried."""
+    _notify_task("retry", context)
 
 
 if __name__ == "__main__":  # a quick look at what the daily DAG submits

@@ -21,6 +21,10 @@ from email.message import EmailMessage
 from typing import Protocol
 
 QUEUE = "smtp"
+# A stored message parsed back and sent: refolding its headers at 78 columns may
+# fold right after "Subject:" (the receiver reads a leading space), so they are
+# sent as stored; RFC 5322 allows 998.
+_STORED = policy.default.clone(max_line_length=998)
 CONCURRENCY = 32
 # The server refused this one message: the next ones may still go. Any other
 # error (smtplib's are OSErrors too) is the connection's: the round ends there.
@@ -171,7 +175,7 @@ class CassandraOutbox:
         row = self._session.execute(self._select_message, (message_id,)).one()
         if row is None or row.message is None:
             return None
-        return StoredMail(row.message_id, message_from_string(row.message, policy=policy.default),
+        return StoredMail(row.message_id, message_from_string(row.message, policy=_STORED),
                           row.attempts or 0, _utc(row.sent_at))
 
     def mark_sent(self, item: PendingMail, sent_at: datetime) -> None:

@@ -10,19 +10,18 @@ import contextlib
 import functools
 import importlib.util
 import json
-import os
-import secrets
-import signal
-import socket
 import sqlite3
 import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from spark_app.services import airflow
+from spark_app.services.airflow import airflow_env
+from spark_app.services.process import free_port
+
 PROJECT = Path(__file__).resolve().parents[2]
 AIRFLOW_PYTHON = PROJECT / ".venv-airflow" / "bin" / "python"
-AIRFLOW_BIN = PROJECT / ".venv-airflow" / "bin" / "airflow"
 RUNNER = PROJECT / "tests" / "airflow" / "run_dag.py"
 TASKS = PROJECT / "dags" / "fleetwatch_tasks.py"
 
@@ -42,18 +41,7 @@ class AirflowHome:
                  extra_env: dict[str, str] | None = None):
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
-        self.env = {
-            **os.environ,
-            "AIRFLOW_HOME": str(home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "FLEETWATCH_HOME": str(PROJECT),
-            **{f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(spec)
-               for conn_id, spec in (connections or {}).items()},
-            **(extra_env or {}),
-        }
-        self.env.pop("PYTHONPATH", None)
+        self.env = airflow_env(home, connections, extra_env)
         self._run([str(AIRFLOW_PYTHON), "-m", "airflow", "db", "migrate"], timeout=600)
 
     def _run(self, command: list[str], timeout: int) -> subprocess.CompletedProcess:
@@ -85,79 +73,24 @@ class AirflowHome:
         return outcome
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _utc(stored: str) -> datetime:
     """An instant as Airflow stores it in SQLite: naive, in UTC."""
     return datetime.fromisoformat(stored).replace(tzinfo=UTC)
 
 
-class AirflowDeployment:
-    """An Airflow 3 deployment on an AirflowHome, as production runs one:
-    api-server (the execution API that LocalExecutor workers report to),
-    scheduler and dag-processor, each a process group of its own so that
-    stop() ends it with every task and spark-submit it started."""
-
-    COMPONENTS = {"api-server": ["api-server", "--apps", "execution", "--workers", "1",
-                                 "--host", "127.0.0.1"],
-                  "scheduler": ["scheduler"],
-                  "dag-processor": ["dag-processor"]}
+class AirflowDeployment(airflow.AirflowDeployment):
+    """The deployment of `make airflow-up` (spark_app/services/airflow.py) on a
+    test's AirflowHome, without the UI: api-server (the execution API that
+    LocalExecutor workers report to), scheduler and dag-processor, each a
+    process group of its own so that stop() ends it with every task and
+    spark-submit it started."""
 
     def __init__(self, home: AirflowHome):
-        self.home = home
-        port = _free_port()
-        home.env.update({
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "1",  # one task at a time on a 2-core machine
-            "AIRFLOW__API__PORT": str(port),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
-            # Scheduler and api-server must share it; from the environment, not airflow.cfg.
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-            # start() has parsed the DAGs; parsing them again every 30 s only slows the runs.
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
-        })
-        self.processes: dict[str, subprocess.Popen] = {}
-
-    def airflow(self, *args: str) -> str:
-        return self.home._run([str(AIRFLOW_BIN), *args], timeout=300).stdout
-
-    def start(self, unpaused: str) -> None:
-        """Parse the DAGs into the metadata database, unpause one (its first
-        unpause), then start the components."""
-        self.airflow("dags", "reserialize")
-        self.airflow("dags", "unpause", unpaused)
-        for name, args in self.COMPONENTS.items():
-            with open(self.home.home / f"{name}.log", "w") as log:  # the child keeps its copy
-                self.processes[name] = subprocess.Popen(
-                    [str(AIRFLOW_BIN), *args], env=self.home.env, cwd=self.home.home,
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            with contextlib.suppress(ProcessLookupError):  # workers it left behind
-                os.killpg(process.pid, signal.SIGKILL)
-
-    def __enter__(self) -> AirflowDeployment:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+        super().__init__(home.home, home.env, free_port(), home.home / "logs", ui=False)
 
     def runs(self, dag_id: str) -> list[dict]:
         """The DAG's runs and their task states, from the metadata database."""
-        with contextlib.closing(sqlite3.connect(self.home.home / "airflow.db")) as db:
+        with contextlib.closing(sqlite3.connect(self.home / "airflow.db")) as db:
             runs = db.execute("SELECT run_id, run_type, state, data_interval_start, "
                               "data_interval_end FROM dag_run WHERE dag_id = ? "
                               "ORDER BY data_interval_start", (dag_id,)).fetchall()
@@ -171,7 +104,7 @@ class AirflowDeployment:
     def next_run_created_after(self, dag_id: str) -> datetime | None:
         """When the scheduler will create the DAG's next run (None while it is
         at max_active_runs, or before it has looked at the DAG)."""
-        with contextlib.closing(sqlite3.connect(self.home.home / "airflow.db")) as db:
+        with contextlib.closing(sqlite3.connect(self.home / "airflow.db")) as db:
             [(created_after,)] = db.execute(
                 "SELECT next_dagrun_create_after FROM dag WHERE dag_id = ?", (dag_id,))
         return _utc(created_after) if created_after else None
@@ -182,9 +115,7 @@ class AirflowDeployment:
         once (the DAG retries after minutes)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    raise AssertionError(f"{name} exited {process.returncode}\n{self.logs()}")
+            self._check_components()
             runs = self.runs(dag_id)
             troubled = [run for run in runs
                         if {"failed", "up_for_retry"} & set(run["tasks"].values())]
@@ -197,9 +128,29 @@ class AirflowDeployment:
             time.sleep(5)
         raise AssertionError(f"runs after {timeout_s:.0f} s: {self.runs(dag_id)}\n{self.logs()}")
 
+    def wait_until_done(self, dag_id: str, timeout_s: float) -> list[dict]:
+        """Wait until the DAG has runs and all are over (retries included)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self._check_components()
+            runs = self.runs(dag_id)
+            if runs and all(run["state"] in ("success", "failed") for run in runs):
+                return runs
+            time.sleep(5)
+        raise AssertionError(f"runs after {timeout_s:.0f} s: {self.runs(dag_id)}\n{self.logs()}")
+
+    def _check_components(self) -> None:
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited {process.returncode}\n{self.logs()}")
+
+    def task_logs(self, dag_id: str, task_id: str) -> str:
+        """Every attempt's log of a task, in all the DAG's runs."""
+        return "\n".join(path.read_text(errors="replace") for path in sorted(
+            self.log_dir.glob(f"dag_id={dag_id}/run_id=*/task_id={task_id}/*.log")))
+
     def logs(self) -> str:
         """The tails of the components' logs and of every task log."""
-        paths = [self.home.home / f"{name}.log" for name in self.COMPONENTS]
-        paths += sorted((self.home.home / "logs").rglob("*.log"))
+        paths = sorted(self.log_dir.rglob("*.log"))
         return "\n".join(f"--- {path}\n{path.read_text(errors='replace')[-3000:]}"
                          for path in paths if path.exists())

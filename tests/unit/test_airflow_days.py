@@ -1,6 +1,8 @@
-"""The daily DAG's one definition of its day, and of its first day (pure logic:
-dags/fleetwatch_tasks.py needs no Airflow for these)."""
+"""The daily DAG's one definition of its day, and of its first day, and how a
+task runs `fleetwatch` (dags/fleetwatch_tasks.py needs no Airflow for these)."""
 
+import logging
+import sys
 from datetime import UTC, date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -56,3 +58,67 @@ def test_every_cassandra_extra_key_is_a_setting_or_a_secret_of_fleetwatch():
     keys = set(load_config(environ={}).values["cassandra"]) | {
         key for section, key in SECRET_KEYS if section == "cassandra"}
     assert set(fleetwatch_tasks().CASSANDRA_EXTRA) <= keys
+
+
+def test_every_smtp_extra_key_is_a_setting_of_fleetwatch():
+    from spark_app.common.config import load_config
+
+    assert set(fleetwatch_tasks().SMTP_EXTRA) <= set(load_config(environ={}).values["smtp"])
+
+
+def test_a_task_logs_each_line_of_fleetwatch_as_it_comes(tmp_path, monkeypatch, caplog):
+    """The tasks' `fleetwatch` runs in a subprocess: each line reaches the task
+    log when printed, not when the process ends (a long pull shows its progress)."""
+    program = tmp_path / ".venv" / "bin" / "fleetwatch"
+    program.parent.mkdir(parents=True)
+    # Python, like fleetwatch: its prints to a pipe are block-buffered unless unbuffered.
+    program.write_text(f"#!{sys.executable}\nimport sys, time\nprint('page 1 written')\n"
+                       "time.sleep(2)\nprint('the feed is late', file=sys.stderr)\n"
+                       "print('ingested 2 pages')\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("FLEETWATCH_HOME", str(tmp_path))
+    tasks = fleetwatch_tasks()
+    with caplog.at_level(logging.INFO, logger=tasks.log.name):
+        output = tasks.run_fleetwatch("ingest", "http://feed", env={})
+    lines = {record.getMessage(): record.created for record in caplog.records}
+    assert output == "page 1 written\ningested 2 pages\n"
+    assert set(lines) == {f"running {program} ingest http://feed", "page 1 written",
+                          "the feed is late", "ingested 2 pages"}
+    assert lines["the feed is late"] - lines["page 1 written"] >= 1.5
+
+
+def test_a_failed_fleetwatch_fails_the_task_with_its_stderr(tmp_path, monkeypatch):
+    program = tmp_path / ".venv" / "bin" / "fleetwatch"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\necho 'fleetwatch: Cassandra is not reachable' >&2\nexit 1\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("FLEETWATCH_HOME", str(tmp_path))
+    tasks = fleetwatch_tasks()
+    with pytest.raises(tasks.FleetwatchFailed,
+                       match="fleetwatch health exited with 1: fleetwatch: Cassandra is not "
+                             "reachable$") as failure:
+        tasks.run_fleetwatch("health", env={})
+    assert failure.value.returncode == 1
+
+
+def _connection(conn_type, extra=None, **fields):
+    import json
+
+    values = {"host": None, "port": None, "login": None, "password": None, "schema": None,
+              **fields}
+    return SimpleNamespace(conn_type=conn_type, extra_dejson=extra or {},
+                           get_uri=lambda: json.dumps(values), **values)
+
+
+def test_a_postgres_connection_becomes_a_psycopg_url_with_its_secrets_quoted():
+    database = _connection("postgres", {"sslmode": "verify-full"}, host="db.internal",
+                           port=5433, login="fleet watch", password="p@ss/word",
+                           schema="fleetwatch")
+    assert fleetwatch_tasks().database_url(database) == (
+        "postgresql+psycopg://fleet%20watch:p%40ss%2Fword@db.internal:5433/fleetwatch"
+        "?sslmode=verify-full")
+
+
+def test_the_url_of_the_extra_comes_first():
+    database = _connection("postgres", {"url": "sqlite:////srv/fleetwatch.db"}, host="db")
+    assert fleetwatch_tasks().database_url(database) == "sqlite:////srv/fleetwatch.db"

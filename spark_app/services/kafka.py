@@ -11,6 +11,7 @@ idempotent and records the pid, `stop` ends exactly that process.
 from __future__ import annotations
 
 import base64
+import logging
 import subprocess
 import time
 import uuid
@@ -27,6 +28,8 @@ from spark_app.services.process import (
     recorded_pid,
     stop_recorded,
 )
+
+log = logging.getLogger(__name__)
 
 BROKER_MAIN = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
@@ -84,7 +87,7 @@ class LocalKafka:
         return Status(self.name, pid, answering and pid is not None, detail)
 
     # ---- start / stop ------------------------------------------------------
-    def start(self, echo=print) -> Status:
+    def start(self, echo=log.info) -> Status:
         if self.pid():
             self._wait_for_port(self.pid())
             return self.status()
@@ -118,7 +121,7 @@ class LocalKafka:
              f"(pid {process.pid})")
         return self.status()
 
-    def stop(self, echo=print, timeout_s: float = 30) -> bool:
+    def stop(self, echo=log.info, timeout_s: float = 30) -> bool:
         return stop_recorded(self.pid(), self.pid_file, "Kafka", echo, timeout_s)
 
     # ---- helpers -----------------------------------------------------------

@@ -13,6 +13,7 @@ what fleetwatch needs in production too.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import pwd
 import subprocess
@@ -20,6 +21,8 @@ from pathlib import Path
 
 from spark_app.common.config import Config
 from spark_app.services.process import ServiceError, Status, recorded_pid
+
+log = logging.getLogger(__name__)
 
 ROLE = "fleetwatch"
 DATABASE = "fleetwatch"
@@ -75,7 +78,7 @@ class LocalPostgres:
         return Status(self.name, pid, answering, detail)
 
     # ---- start / stop ------------------------------------------------------
-    def start(self, echo=print) -> Status:
+    def start(self, echo=log.info) -> Status:
         if self.pid():
             return self.status()
         bin_dir = server_binaries()
@@ -114,7 +117,7 @@ class LocalPostgres:
         self._psql("postgres", f'CREATE DATABASE "{name}" OWNER {ROLE}')
         return self.url(name)
 
-    def stop(self, echo=print, timeout_s: float = 60) -> bool:
+    def stop(self, echo=log.info, timeout_s: float = 60) -> bool:
         pid = self.pid()
         if pid is not None:
             echo(f"stopping PostgreSQL (pid {pid})")

@@ -143,13 +143,16 @@ def test_stop_ends_every_process_it_started(local):
     assert sorted(pids) == sorted(SERVICES)
     stopped = run("services", "stop", env=env)
     for name in ("Cassandra", "the mail sink", "PostgreSQL", "Kafka"):
-        assert f"stopping {name} (pid" in stopped.stdout
+        assert f"stopping {name} (pid" in stopped.stderr  # progress is logged, on stderr
     assert [name for name, pid in pids.items() if alive(pid)] == []
     assert recorded_pids(var) == {}
     assert not (var / "postgres" / "data" / "postmaster.pid").exists()
     status = run("services", "status", env=env, check=False)
     assert status.returncode == 1
-    assert status.stdout.splitlines() == ["cassandra: stopped", "mail-sink: stopped"]
+    assert status.stdout.splitlines() == ["service    state    pid  detail",
+                                          "cassandra  stopped    -  -",
+                                          "mail-sink  stopped    -  -",
+                                          "(2 services)"]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="as root only: the server then runs as postgres")

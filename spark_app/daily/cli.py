@@ -15,15 +15,11 @@ def add_commands(commands) -> None:
     daily = commands.add_parser("daily", help="run the daily job for a day or a range of days")
     from spark_app.daily.main import add_arguments
     add_arguments(daily)
+    daily.add_argument("--no-notify", action="store_true",
+                       help="do not send the days' digests (fleetwatch notify) afterwards")
     daily.set_defaults(handler=run_daily)
 
-    violations = commands.add_parser("violations", help="list stored violations")
-    violations.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD",
-                            help="violations whose instant falls on this UTC day")
-    violations.add_argument("--rule", type=int, metavar="ID")
-    violations.add_argument("--serial", metavar="S")
-    violations.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    violations.set_defaults(handler=run_violations)
+    _add_violations_commands(commands)
 
     runs = commands.add_parser("runs", help="the daily job's runs (job_runs)")
     runs.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD")
@@ -32,7 +28,39 @@ def add_commands(commands) -> None:
     runs.set_defaults(handler=run_runs)
 
 
+def _add_violations_commands(commands) -> None:
+    from schemas.relational import RESOLUTIONS, VIOLATION_STATES
+    from spark_app.common.output import add_format_option
+
+    violations = commands.add_parser(
+        "violations", help="list stored violations; ack, resolve, the open ones per serial")
+    violations.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD",
+                            help="violations whose instant falls on this UTC day")
+    violations.add_argument("--rule", type=int, metavar="ID")
+    violations.add_argument("--serial", metavar="S")
+    violations.add_argument("--state", choices=VIOLATION_STATES)
+    add_format_option(violations)
+    violations.set_defaults(handler=run_violations)
+    steps = violations.add_subparsers(dest="violations_command", metavar="ACTION")
+    ack = steps.add_parser("ack", help="acknowledge open violations (seen, someone is on it)")
+    resolve = steps.add_parser("resolve", help="resolve open or acknowledged violations")
+    for step in (ack, resolve):
+        step.add_argument("ids", type=int, nargs="+", metavar="ID")
+        step.add_argument("--note", help="what was seen or done")
+        step.add_argument("--by", help="who (default: the login name)")
+    resolve.add_argument("--resolution", choices=RESOLUTIONS, default="repaired",
+                         help="how it ended (default repaired)")
+    ack.set_defaults(handler=run_violations_step, step="acknowledged")
+    resolve.set_defaults(handler=run_violations_step, step="resolved")
+    opened = steps.add_parser("open", help="violations not resolved yet, per serial, with age")
+    add_format_option(opened)
+    opened.set_defaults(handler=run_violations_open)
+
+
 def _add_rules_commands(commands) -> None:
+    from schemas.relational import SEVERITIES
+    from spark_app.common.output import add_format_option
+
     rules = commands.add_parser("rules", help="check, evaluate and manage rules")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     check = rule_commands.add_parser("check", help="exit 0 if EXPR is a valid rule, else 2")
@@ -47,15 +75,20 @@ def _add_rules_commands(commands) -> None:
     add.add_argument("--model", required=True)
     add.add_argument("expression", metavar="EXPR")
     add.add_argument("--description")
+    add.add_argument("--severity", choices=SEVERITIES, default="warning",
+                     help="how urgent a violation is (default warning)")
+    add.add_argument("--action", help="what to do about a violation (shown in the digest)")
     add.set_defaults(handler=run_rules_add)
     listing = rule_commands.add_parser("list", help="list stored rules")
     listing.add_argument("--active", action="store_true", help="only active rules")
+    add_format_option(listing)
     listing.set_defaults(handler=run_rules_list)
     disable = rule_commands.add_parser("disable", help="deactivate a rule")
     disable.add_argument("rule_id", type=int, metavar="ID")
     disable.set_defaults(handler=run_rules_disable)
     importing = rule_commands.add_parser(
-        "import", help="import model,expression[,description] rows, all or nothing")
+        "import", help="import model,expression[,description,severity,action] rows, "
+                       "all or nothing")
     importing.add_argument("path", metavar="FILE.csv")
     importing.set_defaults(handler=run_rules_import)
 
@@ -81,7 +114,8 @@ def _rule_store(args):
 
 def run_rules_add(args) -> int:
     try:
-        rule_id = _rule_store(args).add(args.model, args.expression, args.description)
+        rule_id = _rule_store(args).add(args.model, args.expression, args.description,
+                                        args.severity, args.action)
     except ValueError as error:
         print(f"fleetwatch: rule refused: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -90,11 +124,16 @@ def run_rules_add(args) -> int:
 
 
 def run_rules_list(args) -> int:
+    from spark_app.common.output import Column, write_listing
+
     rules = _rule_store(args).list(include_inactive=not args.active)
-    print(f"{'id':>5}  {'model':<12} {'active':<6}  expression")
-    for rule in rules:
-        print(f"{rule.id:>5}  {rule.model:<12} {'yes' if rule.active else 'no':<6}  "
-              f"{rule.expression}" + (f"   -- {rule.description}" if rule.description else ""))
+    records = [{"id": rule.id, "model": rule.model, "active": rule.active,
+                "severity": rule.severity, "expression": rule.expression,
+                "description": rule.description, "action": rule.action} for rule in rules]
+    columns = (Column("id", align_right=True), Column("model"), Column("active"),
+               Column("severity"), Column("expression"), Column("description"),
+               Column("action"))
+    write_listing(records, columns, args.format, sys.stdout, noun="rule")
     return EXIT_OK
 
 
@@ -131,7 +170,13 @@ def run_daily(args) -> int:
     except ValueError as error:
         print(f"fleetwatch: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return run(load_config(args.config), days)
+    config = load_config(args.config)
+    status = run(config, days)
+    if status != EXIT_OK or args.no_notify:
+        return status
+    from spark_app.people.notify import notify_days
+
+    return notify_days(config, days, sys.stdout)
 
 
 def run_violations(args) -> int:
@@ -139,8 +184,41 @@ def run_violations(args) -> int:
     from spark_app.daily.violation_report import ViolationFilter, print_violations, query_violations
 
     rows = query_violations(engine_from_config(load_config(args.config)),
-                            ViolationFilter(day=args.day, rule_id=args.rule, serial=args.serial))
+                            ViolationFilter(day=args.day, rule_id=args.rule, serial=args.serial,
+                                            state=args.state))
     print_violations(rows, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def run_violations_step(args) -> int:
+    import getpass
+    from datetime import UTC, datetime
+
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.violation_lifecycle import Step, TransitionError, acknowledge, resolve
+
+    engine = engine_from_config(load_config(args.config))
+    step = Step(at=datetime.now(UTC), by=args.by or getpass.getuser(), note=args.note)
+    try:
+        if args.step == "acknowledged":
+            acknowledge(engine, args.ids, step)
+        else:
+            resolve(engine, args.ids, step, args.resolution)
+    except TransitionError as error:
+        print(f"fleetwatch: nothing changed: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{len(set(args.ids))} violation(s) {args.step} by {step.by}")
+    return EXIT_OK
+
+
+def run_violations_open(args) -> int:
+    from datetime import UTC, datetime
+
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.violation_report import open_per_serial, print_open_per_serial
+
+    records = open_per_serial(engine_from_config(load_config(args.config)), datetime.now(UTC))
+    print_open_per_serial(records, args.format, sys.stdout)
     return EXIT_OK
 
 

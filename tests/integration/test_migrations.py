@@ -144,7 +144,7 @@ def test_a_database_made_before_migrations_is_stamped_and_upgraded_losing_nothin
     current = fleetwatch("db", "current", env=env)
     assert f"database: at revision {head_revision()} (latest {head_revision()})" in current.stdout
     keyspace = config.get("cassandra", "keyspace")
-    assert f"cassandra: keyspace {keyspace} at schema version 12; up to date" in current.stdout
+    assert f"cassandra: keyspace {keyspace} at schema version 14; up to date" in current.stdout
     engine.dispose()
 
 
@@ -243,11 +243,12 @@ def test_create_tables_twice_is_one_upgrade_then_nothing(db_url):
 # ---- Cassandra ----------------------------------------------------------------
 
 TEST_KEYSPACE = "fleetwatch_migrations_test"
-MIGRATIONS_1_TO_12 = [
+MIGRATIONS_1_TO_14 = [
     (1, "keyspace"), (2, "faults"), (3, "pending_faults"), (4, "rejected_messages"),
     (5, "temperature_windows"), (6, "feed_cursor"), (7, "temperature_alerts"),
     (8, "mail_outbox"), (9, "stream_rejects_metrics"), (10, "pending_generations"),
-    (11, "ingest_rejects"), (12, "ingest_rejects_from_rejected_messages")]
+    (11, "ingest_rejects"), (12, "ingest_rejects_from_rejected_messages"),
+    (14, "temperature_alert_episodes")]
 
 
 @pytest.fixture
@@ -279,7 +280,7 @@ def fault_rows(session) -> list[tuple]:
         f"FROM {TEST_KEYSPACE}.faults")]
 
 
-def test_a_keyspace_made_before_migrations_records_1_to_12_with_rows_intact(
+def test_a_keyspace_made_before_migrations_records_1_to_14_with_rows_intact(
         cassandra, keyspace_config):
     make_keyspace_before_migrations(keyspace_config, cassandra)
     cassandra.execute(
@@ -293,9 +294,10 @@ def test_a_keyspace_made_before_migrations_records_1_to_12_with_rows_intact(
         ("aemp", "/Fleet/FaultCodes?after=500", datetime(2016, 11, 18, 20, 30, 5)))
 
     first = apply_schema(keyspace_config, cassandra)
-    assert (first.before, first.after, first.applied) == (None, 12, tuple(range(1, 13)))
+    assert (first.before, first.after, first.applied) == (
+        None, 14, (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14))
     versions = recorded(cassandra)
-    assert [(version, name) for version, name, _at in versions] == MIGRATIONS_1_TO_12
+    assert [(version, name) for version, name, _at in versions] == MIGRATIONS_1_TO_14
     assert fault_rows(cassandra) == [
         (date(2016, 11, 18), 3, "JAP", "#1.123.456.789", "JAP00100",
          datetime(2016, 11, 16, 13, 34, 0, 123000), datetime(2016, 11, 18, 20, 30))]
@@ -304,8 +306,8 @@ def test_a_keyspace_made_before_migrations_records_1_to_12_with_rows_intact(
         ("aemp", "/Fleet/FaultCodes?after=500")]
 
     second = apply_schema(keyspace_config, cassandra)
-    assert (second.before, second.after, second.applied) == (12, 12, ())
-    assert second.line() == f"keyspace {TEST_KEYSPACE} at schema version 12, nothing to apply"
+    assert (second.before, second.after, second.applied) == (14, 14, ())
+    assert second.line() == f"keyspace {TEST_KEYSPACE} at schema version 14, nothing to apply"
     assert recorded(cassandra) == versions  # applied_at untouched: nothing ran again
 
 
@@ -313,7 +315,7 @@ def test_a_new_numbered_migration_is_applied_once(cassandra, keyspace_config, tm
     apply_schema(keyspace_config, cassandra)
     folder = tmp_path / "cql"
     shutil.copytree(Path(__file__).parents[2] / "cql", folder)
-    (folder / "013_probe.cql").write_text(
+    (folder / "015_probe.cql").write_text(
         "-- Serves: nothing; a test table\n"
         "CREATE TABLE IF NOT EXISTS {keyspace}.probe (id int PRIMARY KEY, note text);\n")
     copies = []
@@ -324,10 +326,10 @@ def test_a_new_numbered_migration_is_applied_once(cassandra, keyspace_config, tm
 
     migrations = folder_migrations(folder, TEST_KEYSPACE, "{'class': 'SimpleStrategy', "
                                    "'replication_factor': 1}",
-                                   {**PYTHON_STEPS, 14: ("copy", copy_into_probe)})
+                                   {**PYTHON_STEPS, 16: ("copy", copy_into_probe)})
     first = upgrade_keyspace(cassandra, TEST_KEYSPACE, migrations)
-    assert (first.before, first.after, first.applied) == (12, 14, (13, 14))
-    assert first.line() == f"keyspace {TEST_KEYSPACE} upgraded from version 12 to 14 (applied 13, 14)"
+    assert (first.before, first.after, first.applied) == (14, 16, (15, 16))
+    assert first.line() == f"keyspace {TEST_KEYSPACE} upgraded from version 14 to 16 (applied 15, 16)"
     assert [tuple(row) for row in cassandra.execute(
         f"SELECT id, note FROM {TEST_KEYSPACE}.probe")] == [(1, "copied")]
 
@@ -335,4 +337,4 @@ def test_a_new_numbered_migration_is_applied_once(cassandra, keyspace_config, tm
     assert second.applied == ()
     assert copies == [TEST_KEYSPACE]
     assert [(version, name) for version, name, _at in recorded(cassandra)] == [
-        *MIGRATIONS_1_TO_12, (13, "probe"), (14, "copy")]
+        *MIGRATIONS_1_TO_14, (15, "probe"), (16, "copy")]

@@ -65,7 +65,7 @@ def test_statements_are_split_and_comments_dropped():
                                       "CREATE TABLE b (y int PRIMARY KEY)")
 
 
-def test_the_project_migrations_are_numbered_1_to_12_with_keyspace_first():
+def test_the_project_migrations_are_numbered_with_keyspace_first():
     from spark_app.common.migration_steps import PYTHON_STEPS
 
     migrations = folder_migrations(CQL_DIR, "fw", "{'class': 'SimpleStrategy'}", PYTHON_STEPS)
@@ -73,7 +73,8 @@ def test_the_project_migrations_are_numbered_1_to_12_with_keyspace_first():
         (1, "keyspace"), (2, "faults"), (3, "pending_faults"), (4, "rejected_messages"),
         (5, "temperature_windows"), (6, "feed_cursor"), (7, "temperature_alerts"),
         (8, "mail_outbox"), (9, "stream_rejects_metrics"), (10, "pending_generations"),
-        (11, "ingest_rejects"), (12, "ingest_rejects_from_rejected_messages")]
+        (11, "ingest_rejects"), (12, "ingest_rejects_from_rejected_messages"),
+        (14, "temperature_alert_episodes")]
     assert [m.version for m in migrations if m.step is not None] == [12]
     assert migrations[0].statements == (
         "CREATE KEYSPACE IF NOT EXISTS fw\n  WITH replication = {'class': 'SimpleStrategy'}",)

@@ -10,6 +10,7 @@ from fleetwatch_tasks import (
     day_ingested,
     day_run_succeeded,
     received_day,
+    run_fleetwatch,
     spark_env,
     spark_submit_arguments,
 )
@@ -25,7 +26,10 @@ from `received_day(dag_run)`, never from `ds` or the clock.
 2. `run_daily_job` — `spark-submit spark_app/daily/entry.py --day D` on the
    Spark connection `fleetwatch_spark` (its host is the master: `local[*]`,
    `spark://…`, `yarn`);
-3. `check_run` — day D's latest run in `job_runs` succeeded.
+3. `check_run` — day D's latest run in `job_runs` succeeded;
+4. `notify` — `fleetwatch notify --day D`: each route's digest of day D, once
+   (a retry never sends one already sent; days older than notify.max_age_days
+   are skipped, so a catchup does not flood anyone).
 
 `FLEETWATCH_DAILY_START` (ISO date in the dag-processor's environment) is the
 first received day to process: at first unpause every day from it to
@@ -71,4 +75,8 @@ with DAG(
     def check_run(dag_run=None) -> str:
         return day_run_succeeded(received_day(dag_run))
 
-    wait_for_ingestion() >> run_daily_job >> check_run()
+    @task
+    def notify(dag_run=None) -> str:
+        return run_fleetwatch("notify", "--day", received_day(dag_run).isoformat())
+
+    wait_for_ingestion() >> run_daily_job >> check_run() >> notify()

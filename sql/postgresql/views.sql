@@ -71,3 +71,11 @@ SELECT d.serial_number, d.model, d.site, d.team,
 FROM violations_detail d
 WHERE d.state <> 'resolved'
 GROUP BY d.serial_number, d.model, d.site, d.team;
+
+-- Temperature breach episodes with the machine's site and team (NULL: not in
+-- the registry; the reading's equipment_id is the registry's serial_number).
+CREATE OR REPLACE VIEW temperature_breaches_detail AS
+SELECT b.id, b.equipment_id, b.model, e.site, e.team, b.threshold_c, b.started_at,
+       b.ended_at, b.peak_average_c, b.emails_sent, b.silenced
+FROM temperature_breaches b
+LEFT JOIN equipment e ON e.serial_number = b.equipment_id;

@@ -6,7 +6,7 @@ the machine's site, and a silenced machine gets no e-mail but its episode."""
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from schemas.relational import TemperatureBreach
 from spark_app.common.relational import engine_from_config
@@ -86,3 +86,8 @@ def test_hold_time_episodes_routes_and_a_silenced_machine(spark, cassandra, tmp_
     quiet = episodes[silenced]
     assert (quiet.peak_average_c, quiet.emails_sent, quiet.silenced) == (150.0, 0, True)
     assert quiet.started_at == hot.started_at and quiet.ended_at == hot.ended_at
+    with engine.connect() as connection:  # the analysts' view adds site and team
+        assert connection.execute(text(
+            "SELECT equipment_id, site, team, emails_sent FROM temperature_breaches_detail "
+            "WHERE equipment_id IN (:a, :b) ORDER BY site"), {"a": routed, "b": silenced}
+        ).all() == [(routed, "north", "engines", 2), (silenced, "south", "engines", 0)]

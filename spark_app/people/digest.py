@@ -20,7 +20,7 @@ from schemas.ddl import VIOLATIONS_DETAIL
 from schemas.relational import SEVERITIES, JobRun
 from spark_app.people.routes import RouteRule, routes_for, severity_rank
 
-d = VIOLATIONS_DETAIL.c
+detail = VIOLATIONS_DETAIL.c
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,12 @@ class ViolationGroup:
 def day_groups(engine: Engine, day: date) -> list[ViolationGroup]:
     """The new violations of received day `day` (credited to one of its runs),
     not silenced, one row per (rule, serial)."""
-    query = (select(d.severity, d.rule_id, d.model, d.action, d.serial_number, d.site, d.team,
-                    func.count(), func.min(d.ts), func.max(d.ts))
-             .join(JobRun, JobRun.run_id == d.run_id)
-             .where(JobRun.day == day, d.silenced == 0)
-             .group_by(d.severity, d.rule_id, d.model, d.action, d.serial_number, d.site, d.team)
-             .order_by(d.rule_id, d.serial_number))
+    query = (select(detail.severity, detail.rule_id, detail.model, detail.action, detail.serial_number, detail.site, detail.team,
+                    func.count(), func.min(detail.ts), func.max(detail.ts))
+             .join(JobRun, JobRun.run_id == detail.run_id)
+             .where(JobRun.day == day, detail.silenced == 0)
+             .group_by(detail.severity, detail.rule_id, detail.model, detail.action, detail.serial_number, detail.site, detail.team)
+             .order_by(detail.rule_id, detail.serial_number))
     with engine.connect() as connection:
         return [ViolationGroup(*row) for row in connection.execute(query)]
 
@@ -84,11 +84,11 @@ def route_clause(route: RouteRule):
     site or team is '' here: it matches no route that filters on it)."""
     allowed = [name for name in SEVERITIES
                if severity_rank(name) <= severity_rank(route.min_severity)]
-    conditions = [d.severity.in_(allowed)]
+    conditions = [detail.severity.in_(allowed)]
     for name in ("site", "team", "model"):
         wanted = getattr(route, name)
         if wanted is not None:
-            conditions.append(func.coalesce(getattr(d, name), "") == wanted)
+            conditions.append(func.coalesce(getattr(detail, name), "") == wanted)
     return and_(*conditions)
 
 
@@ -100,11 +100,11 @@ def chart_counts(engine: Engine, route: RouteRule, routes: Sequence[RouteRule], 
         matches = not_(or_(*[route_clause(other) for other in routes])) if routes else True
     else:
         matches = route_clause(route)
-    query = (select(JobRun.day, d.severity, func.count())
-             .join(JobRun, JobRun.run_id == d.run_id)
+    query = (select(JobRun.day, detail.severity, func.count())
+             .join(JobRun, JobRun.run_id == detail.run_id)
              .where(JobRun.day > day - timedelta(days=days), JobRun.day <= day,
-                    d.silenced == 0, matches)
-             .group_by(JobRun.day, d.severity))
+                    detail.silenced == 0, matches)
+             .group_by(JobRun.day, detail.severity))
     with engine.connect() as connection:
         return [{"day": row_day, "severity": severity, "violations": count}
                 for row_day, severity, count in connection.execute(query)]

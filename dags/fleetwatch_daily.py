@@ -12,6 +12,7 @@ from fleetwatch_tasks import (
     notify_failure,
     notify_retry,
     received_day,
+    run_fleetwatch,
     spark_env,
     spark_submit_arguments,
 )
@@ -27,7 +28,10 @@ from `received_day(dag_run)`, never from `ds` or the clock.
 2. `run_daily_job` — `spark-submit spark_app/daily/entry.py --day D` on the
    Spark connection `fleetwatch_spark` (its host is the master: `local[*]`,
    `spark://…`, `yarn`);
-3. `check_run` — day D's latest run in `job_runs` succeeded.
+3. `check_run` — day D's latest run in `job_runs` succeeded;
+4. `notify` — `fleetwatch notify --day D`: each route's digest of day D, once
+   (a retry never sends one already sent; days older than notify.max_age_days
+   are skipped, so a catchup does not flood anyone).
 
 A failed or retried task e-mails operations once per try; a day whose run
 is missing or failed is told by the ingest DAG's `health` task.
@@ -78,4 +82,8 @@ with DAG(
     def check_run(dag_run=None) -> str:
         return day_run_succeeded(received_day(dag_run))
 
-    wait_for_ingestion() >> run_daily_job >> check_run()
+    @task
+    def notify(dag_run=None) -> str:
+        return run_fleetwatch("notify", "--day", received_day(dag_run).isoformat())
+
+    wait_for_ingestion() >> run_daily_job >> check_run() >> notify()

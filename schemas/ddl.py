@@ -12,11 +12,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Table
+from sqlalchemy import Integer, String, Table, column
+from sqlalchemy import table as view_table
 from sqlalchemy.dialects import oracle, postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from schemas.relational import TABLES
+from schemas.relational import TABLES, UtcTimestamp
 
 DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect(),
             "oracle": oracle.dialect()}
@@ -84,9 +85,62 @@ SELECT v.serial_number, r.model,
 FROM violations v
 JOIN rules r ON r.id = v.rule_id
 GROUP BY v.serial_number, r.model;
+
+-- Every violation with its rule's severity and action, its machine's site and
+-- team (NULL: not in the registry), its lifecycle state, and whether a silence
+-- covers it (by the violation's instant: a backfill answers as live did).
+{create} violations_detail AS
+SELECT v.id, v.rule_id, r.model, r.severity, r.action, v.serial_number, v.ts,
+       v.detected_at, v.run_id, e.site, e.team,
+       COALESCE(st.state, 'open') AS state,
+       CASE WHEN EXISTS (
+           SELECT 1 FROM silences s
+           WHERE s.starts_at <= v.ts AND v.ts < s.ends_at
+             AND (s.expired_at IS NULL OR v.ts < s.expired_at)
+             AND (s.serial_number = v.serial_number OR s.model = r.model
+                  OR s.rule_id = v.rule_id OR s.site = e.site))
+       THEN 1 ELSE 0 END AS silenced
+FROM violations v
+JOIN rules r ON r.id = v.rule_id
+LEFT JOIN equipment e ON e.serial_number = v.serial_number
+LEFT JOIN violation_states st ON st.violation_id = v.id;
+
+-- The morning meeting: per serial, its violations not resolved yet and how old
+-- the oldest is.
+{create} open_violations_per_serial AS
+SELECT d.serial_number, d.model, d.site, d.team,
+       SUM(CASE WHEN d.state = 'open' THEN 1 ELSE 0 END) AS open_count,
+       SUM(CASE WHEN d.state = 'acknowledged' THEN 1 ELSE 0 END) AS acknowledged_count,
+       MIN(d.ts) AS oldest_ts,
+       MAX(d.ts) AS newest_ts
+FROM violations_detail d
+WHERE d.state <> 'resolved'
+GROUP BY d.serial_number, d.model, d.site, d.team;
+
+-- Temperature breach episodes with the machine's site and team (NULL: not in
+-- the registry; the reading's equipment_id is the registry's serial_number).
+{create} temperature_breaches_detail AS
+SELECT b.id, b.equipment_id, b.model, e.site, e.team, b.threshold_c, b.started_at,
+       b.ended_at, b.peak_average_c, b.emails_sent, b.silenced
+FROM temperature_breaches b
+LEFT JOIN equipment e ON e.serial_number = b.equipment_id;
 """
-# What an upgrade drops before a revision touches the tables under them.
-VIEW_NAMES = tuple(re.findall(r"^\{create\} (\w+) AS$", VIEWS, flags=re.MULTILINE))
+# What an upgrade drops before a revision touches the tables under them; a view
+# that reads another is dropped first.
+VIEW_NAMES = tuple(reversed(re.findall(r"^\{create\} (\w+) AS$", VIEWS, flags=re.MULTILINE)))
+# The view as the code queries it.
+VIOLATIONS_DETAIL = view_table(
+    "violations_detail",
+    column("id", Integer), column("rule_id", Integer), column("model", String),
+    column("severity", String), column("action", String), column("serial_number", String),
+    column("ts", UtcTimestamp), column("detected_at", UtcTimestamp), column("run_id", String),
+    column("site", String), column("team", String), column("state", String),
+    column("silenced", Integer))
+OPEN_VIOLATIONS_PER_SERIAL = view_table(
+    "open_violations_per_serial",
+    column("serial_number", String), column("model", String), column("site", String),
+    column("team", String), column("open_count", Integer), column("acknowledged_count", Integer),
+    column("oldest_ts", UtcTimestamp), column("newest_ts", UtcTimestamp))
 
 
 def render_views(dialect_name: str) -> str:

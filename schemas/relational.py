@@ -1,5 +1,7 @@
 """The relational tables (the thesis's PR_REGRAS and PR_VIOLACOES, plus the
-record of each daily run). Instants are naive datetimes in UTC."""
+record of each daily run, and the people side: the equipment registry, routes,
+violation lifecycle, silences, the digests sent and the temperature breach
+episodes). Instants are naive datetimes in UTC."""
 
 from __future__ import annotations
 
@@ -29,12 +31,22 @@ UtcTimestamp = DateTime().with_variant(oracle.TIMESTAMP(), "oracle")
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
+SEVERITIES = ("critical", "warning", "info")
+VIOLATION_STATES = ("open", "acknowledged", "resolved")
+RESOLUTIONS = ("repaired", "false_positive", "no_action")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
 class Base(DeclarativeBase):
     pass
 
 
 class Rule(Base):
     __tablename__ = "rules"
+    __table_args__ = (CheckConstraint(_one_of("severity", SEVERITIES), name="ck_rules_severity"),)
 
     id: Mapped[int] = mapped_column(Id, Identity(), primary_key=True)
     model: Mapped[str] = mapped_column(String(64), index=True)
@@ -44,6 +56,9 @@ class Rule(Base):
     created_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp())
     updated_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp(),
                                                  onupdate=func.current_timestamp())
+    severity: Mapped[str] = mapped_column(String(16), default="warning", server_default="warning")
+    # What the technician should do about a violation of this rule (shown in the digest).
+    action: Mapped[str | None] = mapped_column(String(1000))
 
 
 class Violation(Base):
@@ -94,6 +109,124 @@ class TemperatureThreshold(Base):
     threshold_c: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp(),
                                                  onupdate=func.current_timestamp())
+
+
+class Equipment(Base):
+    """The fleet registry: where each machine is and which team looks after it.
+    A serial missing here still has its violations (site and team unknown)."""
+    __tablename__ = "equipment"
+
+    serial_number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), index=True)
+    site: Mapped[str] = mapped_column(String(128), index=True)
+    team: Mapped[str] = mapped_column(String(128))
+    commissioned_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    updated_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp(),
+                                                 onupdate=func.current_timestamp())
+
+
+class Route(Base):
+    """Who is told: a violation (or temperature alert) goes to every route whose
+    set filters all match and whose minimum severity it reaches."""
+    __tablename__ = "routes"
+    __table_args__ = (CheckConstraint(_one_of("min_severity", SEVERITIES),
+                                      name="ck_routes_min_severity"),)
+
+    id: Mapped[int] = mapped_column(Id, Identity(), primary_key=True)
+    recipients: Mapped[str] = mapped_column(String(2000))  # comma-separated addresses
+    site: Mapped[str | None] = mapped_column(String(128))
+    team: Mapped[str | None] = mapped_column(String(128))
+    model: Mapped[str | None] = mapped_column(String(64))
+    min_severity: Mapped[str] = mapped_column(String(16), default="info", server_default="info")
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp())
+
+
+class ViolationState(Base):
+    """The lifecycle of a violation past `open`: no row means open, so the daily
+    job's inserts never touch it and reruns never reset it."""
+    __tablename__ = "violation_states"
+    __table_args__ = (
+        CheckConstraint(_one_of("state", VIOLATION_STATES), name="ck_violation_states_state"),
+        CheckConstraint(f"resolution IS NULL OR {_one_of('resolution', RESOLUTIONS)}",
+                        name="ck_violation_states_resolution"),
+        CheckConstraint("state <> 'resolved' OR (resolved_at IS NOT NULL AND resolution IS NOT NULL)",
+                        name="ck_violation_states_resolved"),
+    )
+
+    violation_id: Mapped[int] = mapped_column(ForeignKey("violations.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcTimestamp)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    acknowledged_note: Mapped[str | None] = mapped_column(String(2000))
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcTimestamp)
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolved_note: Mapped[str | None] = mapped_column(String(2000))
+    resolution: Mapped[str | None] = mapped_column(String(16))
+
+
+class Silence(Base):
+    """No notifications for one serial, model, rule or site between starts_at and
+    ends_at (event time of the violation or reading); expiring one ends it early."""
+    __tablename__ = "silences"
+    __table_args__ = (
+        CheckConstraint("(CASE WHEN serial_number IS NULL THEN 0 ELSE 1 END"
+                        " + CASE WHEN model IS NULL THEN 0 ELSE 1 END"
+                        " + CASE WHEN rule_id IS NULL THEN 0 ELSE 1 END"
+                        " + CASE WHEN site IS NULL THEN 0 ELSE 1 END) = 1",
+                        name="ck_silences_one_scope"),
+        CheckConstraint("ends_at > starts_at", name="ck_silences_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, Identity(), primary_key=True)
+    serial_number: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(64))
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("rules.id"))
+    site: Mapped[str | None] = mapped_column(String(128))
+    starts_at: Mapped[datetime] = mapped_column(UtcTimestamp)
+    ends_at: Mapped[datetime] = mapped_column(UtcTimestamp)
+    reason: Mapped[str] = mapped_column(String(2000))
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp())
+    expired_at: Mapped[datetime | None] = mapped_column(UtcTimestamp)
+
+
+class NotificationSent(Base):
+    """One digest per (kind, day, route): written when queued, sent_at once the
+    SMTP server accepted it. Outlives the outbox's TTL, so a digest marked sent
+    is never sent again."""
+    __tablename__ = "notifications_sent"
+    __table_args__ = (UniqueConstraint("kind", "day", "route_key",
+                                       name="uq_notifications_sent_kind_day_route"),)
+
+    id: Mapped[int] = mapped_column(Id, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="digest", server_default="digest")
+    day: Mapped[date] = mapped_column(Date)
+    # "route:<id>", or "default" for smtp.recipients (what matched no route)
+    route_key: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[str] = mapped_column(String(2000))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    violations: Mapped[int] = mapped_column(Integer)
+    queued_at: Mapped[datetime] = mapped_column(UtcTimestamp)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcTimestamp)
+
+
+class TemperatureBreach(Base):
+    """One episode of a machine's average above its threshold: from the window
+    that crossed to the one that recovered (ended_at NULL: still going)."""
+    __tablename__ = "temperature_breaches"
+    __table_args__ = (UniqueConstraint("equipment_id", "started_at",
+                                       name="uq_temperature_breaches_equipment_started"),)
+
+    id: Mapped[int] = mapped_column(Id, Identity(), primary_key=True)
+    equipment_id: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(64))
+    threshold_c: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[datetime] = mapped_column(UtcTimestamp, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcTimestamp)
+    peak_average_c: Mapped[float] = mapped_column(Float)
+    emails_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    silenced: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 TABLES = Base.metadata.sorted_tables

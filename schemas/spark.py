@@ -89,6 +89,10 @@ TEMPERATURE_ALERTS = _struct(
     ("last_avg_c", DoubleType(), True),
     ("notices", LongType(), True),
     ("updated_at", TimestampType(), True),
+    ("pending_since", TimestampType(), True),
+    ("breach_peak_c", DoubleType(), True),
+    ("breach_emails", LongType(), True),
+    ("breach_silenced", BooleanType(), True),
 )
 
 MAIL_OUTBOX = _struct(

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from spark_app.common.config import Config
 from spark_app.common.settings import SmtpSettings, SparkSettings
@@ -104,6 +105,7 @@ def run_demo(config: Config, database: str = "sqlite") -> int:
                 "ORDER BY violations DESC, serial_number LIMIT 5")):
             print(f"  {serial}  {model}  {count}")
 
+    _demo_people(config, engine, days_between(first, last))
     _demo_stream(config)
 
     _step("where to look")
@@ -111,6 +113,9 @@ def run_demo(config: Config, database: str = "sqlite") -> int:
           "(--day, --rule, --serial, --format csv|json)")
     print("  fleetwatch runs                          the runs, with counts; per-stage Spark "
           "metrics in job_runs.stage_metrics")
+    print("  fleetwatch violations open               what is not resolved yet, per serial; "
+          "violations ack|resolve ID…")
+    print("  fleetwatch routes list / silence list    who is told, and who is not")
     print(f"  Spark UI                                 http://127.0.0.1:"
           f"{config.settings(SparkSettings).ui_port} while a job runs")
     print(f"  make history                             History Server over "
@@ -128,6 +133,97 @@ def _with_database_url(config: Config, url: str) -> Config:
     os.environ["FLEETWATCH_DATABASE_URL"] = url
     return replace(config, values={**config.values, "database": {**config.values["database"],
                                                                  "url": url}})
+
+
+DEMO_ROUTES = (("north@plant.example", {"site": "north"}),
+               ("hydraulics@plant.example", {"team": "hydraulics", "min_severity": "warning"}),
+               ("critical@plant.example", {"min_severity": "critical"}))
+
+
+def _demo_people(config: Config, engine, days) -> None:
+    """The registry (two sites, two teams; one serial left out), severities on
+    the rules, three routes, a silence; each route's digest of the demo's days,
+    one violation acknowledged, the open violations per serial."""
+    import csv
+    from datetime import datetime
+
+    from sqlalchemy import select, update
+
+    from schemas.relational import Rule, Violation
+    from spark_app.common.output import text_of
+    from spark_app.daily.violation_lifecycle import Step, acknowledge
+    from spark_app.daily.violation_report import ViolationFilter, open_per_serial, query_violations
+    from spark_app.people.notify import notify_days
+    from spark_app.people.registry import EquipmentRegistry
+    from spark_app.people.routes import RouteStore
+    from spark_app.people.silences import SilenceStore
+
+    _step("people: the registry, severities, routes and a silence")
+    with engine.connect() as connection:
+        serials = list(connection.execute(select(Violation.serial_number).distinct()
+                                          .order_by(Violation.serial_number)).scalars())
+    registry = config.var_dir / "demo" / "equipment.csv"
+    with registry.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["serial_number", "model", "site", "team"])
+        for n, serial in enumerate(serials[:-1]):  # the last one stays unknown
+            writer.writerow([serial, serial.rstrip("0123456789"), ("north", "south")[n % 2],
+                             ("hydraulics", "engines")[n % 3 != 0]])
+    result = EquipmentRegistry(engine).import_csv(registry)
+    print(f"  registry: {result.added} new, {result.updated} updated from {registry} "
+          f"({serials[-1]} left out: its violations show site and team unknown)")
+    with engine.begin() as connection:  # the demo's rules: one critical, two info
+        connection.execute(update(Rule).where(Rule.id == 1).values(
+            severity="critical", action="Stop the machine and call the on-duty technician"))
+        connection.execute(update(Rule).where(Rule.id.in_((2, 7))).values(severity="info"))
+    routes = RouteStore(engine)
+    if not routes.list():
+        for to, filters in DEMO_ROUTES:
+            routes.add(to, **filters)
+    for route in routes.list():
+        print(f"  route {route.id}: {','.join(route.recipients)} site={route.site or '*'} "
+              f"team={route.team or '*'} min severity {route.min_severity}")
+    silences = SilenceStore(engine)
+    if not silences.list():
+        silences.add(serial_number=serials[1], starts=datetime.combine(days[0], datetime.min.time()),
+                     until=datetime.combine(days[-1], datetime.min.time()) + timedelta(days=2),
+                     reason="planned maintenance", created_by="demo")
+    for silence in silences.list():
+        print(f"  silence {silence.id}: {silence.scope} {silence.starts_at} – {silence.ends_at}"
+              f" ({silence.reason})")
+
+    _step("the daily digests (fleetwatch notify --force: the demo's days are years old)")
+    sink = config.settings(SmtpSettings).sink_dir
+    before = set(sink.glob("*.eml"))
+    notify_days(config, days, sys.stdout, force=True)
+    digests = sorted(set(sink.glob("*.eml")) - before, key=lambda path: path.stat().st_mtime)
+    from email import message_from_bytes, policy
+
+    for path in digests:
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        print(f"  {path.name}: To {message['To']}: {message['Subject']}")
+    if digests:
+        message = message_from_bytes(digests[0].read_bytes(), policy=policy.default)
+        text = message.get_body(preferencelist=("plain",)).get_content().splitlines()
+        print("\n  " + "\n  ".join(text[:18]) + ("\n  …" if len(text) > 18 else ""))
+
+    _step("one violation acknowledged, one silenced, the open ones per serial")
+    if not query_violations(engine, ViolationFilter(state="acknowledged")):
+        [first, *_] = query_violations(engine, ViolationFilter(rule_id=1, state="open"))
+        acknowledge(engine, [first["id"]], Step(datetime.now(UTC), "demo",
+                                             "technician on the way"))
+    for row in query_violations(engine, ViolationFilter(state="acknowledged")):
+        print(f"  acknowledged: violation {row['id']} rule {row['rule_id']} "
+              f"{row['serial_number']} {text_of(row['timestamp'])} ({row['site']}, {row['team']})")
+    silenced = [row for row in query_violations(engine, ViolationFilter(serial=serials[1]))
+                if row["silenced"]]
+    print(f"  silenced: {len(silenced)} violation(s) of {serials[1]}, stored and listed, "
+          "in no digest")
+    print("  open violations per serial (fleetwatch violations open), oldest first:")
+    for record in open_per_serial(engine, datetime.now(UTC))[:5]:
+        print(f"    {record['serial_number']}  {record['site'] or 'unknown':<6} "
+              f"{record['team'] or 'unknown':<11} {record['open_count']:>3} open "
+              f"{record['acknowledged_count']:>2} acknowledged, oldest {record['age_days']} days")
 
 
 def _demo_stream(config: Config) -> None:

@@ -1,10 +1,12 @@
 """One micro-batch of windows through the alerting, on the driver:
-load states -> evaluate (pure) -> queue e-mails -> save states -> deliver.
+load states -> evaluate (pure) -> queue e-mails -> record episodes -> save
+states -> deliver.
 
-The order makes a crash anywhere safe: e-mails are queued before the state
-that caused them is saved, so a replayed batch recomputes the same notices
-(same message ids: queuing again changes nothing) and a message already sent
-is never sent again.
+The order makes a crash anywhere safe: e-mails are queued and episodes written
+before the state that caused them is saved, so a replayed batch recomputes the
+same notices (same message ids: queuing again changes nothing) and the same
+episode values, and a message already sent is never sent again. Who gets an
+e-mail, and whether a silence withholds it, is the audience's answer.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from spark_app.alerts import message as alert_mail
+from spark_app.alerts.breaches import BreachStore
 from spark_app.alerts.outbox import CassandraOutbox, DeliveryReport, OutgoingMail, deliver_pending
 from spark_app.alerts.smtp import SmtpMailer
 from spark_app.alerts.state_machine import AlertPolicy, AlertState, Notice, WindowStat, evaluate
@@ -21,10 +25,15 @@ from spark_app.alerts.store import AlertStateStore
 from spark_app.alerts.thresholds import ThresholdSource
 
 
-@dataclass(frozen=True)
-class Recipients:
-    sender: str
-    to: list[str]
+class Audience(Protocol):
+    """Who is told about an equipment's alerts, and when a silence says nobody."""
+
+    def prepare(self, equipment_ids: set[str]) -> None:
+        """Called once per batch with its equipment, before the questions below."""
+
+    def recipients(self, equipment_id: str, model: str | None) -> list[str]: ...
+
+    def silenced(self, equipment_id: str, model: str | None, at: datetime) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -38,14 +47,16 @@ class BatchAlerts:
 class AlertProcessor:
     def __init__(self, states: AlertStateStore, outbox: CassandraOutbox,
                  thresholds: ThresholdSource, policy: AlertPolicy, mailer: SmtpMailer,
-                 recipients: Recipients,
+                 sender: str, audience: Audience, breaches: BreachStore,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
         self._states = states
         self._outbox = outbox
         self._thresholds = thresholds
         self._policy = policy
         self._mailer = mailer
-        self._recipients = recipients
+        self._sender = sender
+        self._audience = audience
+        self._breaches = breaches
         self._clock = clock
         # The stream is the only writer of temperature_alerts: what it saved, it
         # knows, so each equipment is read from Cassandra once per run.
@@ -54,9 +65,14 @@ class AlertProcessor:
     def process(self, windows: list[WindowStat]) -> BatchAlerts:
         missing = {w.equipment_id for w in windows} - self._known.keys()
         known = {**self._known, **self._states.load(missing)} if missing else self._known
-        evaluation = evaluate(known, windows, self._thresholds.current(), self._policy)
+        self._audience.prepare({w.equipment_id for w in windows})
+        evaluation = evaluate(known, windows, self._thresholds.current(), self._policy,
+                              self._audience.silenced)
         now = self._clock()
-        self._outbox.enqueue(self._mail(notice, now) for notice in evaluation.notices)
+        self._outbox.enqueue(self._mail(notice, now) for notice in evaluation.notices
+                             if not notice.silenced)
+        if evaluation.episodes:
+            self._breaches.record(evaluation.episodes)
         self._states.save(evaluation.states.values(), now)
         self._known = {**known, **evaluation.states}
         return BatchAlerts(len(windows), evaluation.stale_windows, evaluation.notices,
@@ -66,6 +82,8 @@ class AlertProcessor:
         return deliver_pending(self._outbox, self._mailer.connect, self._clock)
 
     def _mail(self, notice: Notice, now: datetime) -> OutgoingMail:
-        message = alert_mail.compose(notice, self._recipients.sender, self._recipients.to, now)
+        message = alert_mail.compose(
+            notice, self._sender, self._audience.recipients(notice.equipment_id, notice.model),
+            now)
         return OutgoingMail(notice.message_id, notice.window.window_end, notice.equipment_id,
                             notice.kind.value, message)

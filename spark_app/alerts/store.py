@@ -10,7 +10,7 @@ from spark_app.alerts.state_machine import AlertState
 
 # The table's columns (schemas.spark), each an AlertState field, but the write time.
 _COLUMNS = tuple(name for name in TEMPERATURE_ALERTS.fieldNames() if name != "updated_at")
-_INSTANTS = ("breach_started", "last_notified", "last_window_end")
+_INSTANTS = ("breach_started", "last_notified", "last_window_end", "pending_since")
 CONCURRENCY = 64
 
 
@@ -55,4 +55,7 @@ def _state(row) -> AlertState:
             values[column] = values[column].replace(tzinfo=UTC)
     values["alerting"] = bool(values["alerting"])
     values["notices"] = values["notices"] or 0
+    # rows written before migration 014 have no episode columns
+    values["breach_emails"] = values["breach_emails"] or 0
+    values["breach_silenced"] = bool(values["breach_silenced"])
     return AlertState(**values)

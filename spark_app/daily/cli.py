@@ -22,18 +22,11 @@ def add_commands(commands) -> None:
     daily = commands.add_parser("daily", help="run the daily job for a day or a range of days")
     from spark_app.daily.main import add_arguments
     add_arguments(daily)
+    daily.add_argument("--no-notify", action="store_true",
+                       help="do not send the days' digests (fleetwatch notify) afterwards")
     daily.set_defaults(handler=run_daily)
 
-    violations = commands.add_parser("violations", help="list stored violations")
-    violations.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD",
-                            help="violations whose instant falls on this UTC day")
-    violations.add_argument("--rule", type=whole_number, metavar="ID")
-    violations.add_argument("--serial", metavar="S")
-    add_format_option(violations)
-    violations.add_argument("--all-columns", action="store_true",
-                            help="also model and detected_at (the CSV has rule_id,"
-                                 "serial_number,timestamp without it)")
-    violations.set_defaults(handler=run_violations)
+    _add_violations_commands(commands)
 
     runs = commands.add_parser("runs", help="the daily job's runs (job_runs)")
     runs.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD")
@@ -43,7 +36,42 @@ def add_commands(commands) -> None:
     runs.set_defaults(handler=run_runs)
 
 
+def _add_violations_commands(commands) -> None:
+    from schemas.relational import RESOLUTIONS, VIOLATION_STATES
+    from spark_app.common.output import add_format_option
+
+    violations = commands.add_parser(
+        "violations", help="list stored violations; ack, resolve, the open ones per serial")
+    violations.add_argument("--day", type=iso_day, metavar="YYYY-MM-DD",
+                            help="violations whose instant falls on this UTC day")
+    violations.add_argument("--rule", type=whole_number, metavar="ID")
+    violations.add_argument("--serial", metavar="S")
+    violations.add_argument("--state", choices=VIOLATION_STATES)
+    add_format_option(violations)
+    violations.add_argument("--all-columns", action="store_true",
+                            help="also the other columns (the CSV has rule_id,"
+                                 "serial_number,timestamp without it)")
+    violations.set_defaults(handler=run_violations)
+    steps = violations.add_subparsers(dest="violations_command", metavar="ACTION")
+    ack = steps.add_parser("ack", help="acknowledge open violations (seen, someone is on it)")
+    resolve = steps.add_parser("resolve", help="resolve open or acknowledged violations")
+    for step in (ack, resolve):
+        step.add_argument("ids", type=whole_number, nargs="+", metavar="ID")
+        step.add_argument("--note", help="what was seen or done")
+        step.add_argument("--by", help="who (default: the login name)")
+    resolve.add_argument("--resolution", choices=RESOLUTIONS, default="repaired",
+                         help="how it ended (default repaired)")
+    ack.set_defaults(handler=run_violations_step, step="acknowledged")
+    resolve.set_defaults(handler=run_violations_step, step="resolved")
+    opened = steps.add_parser("open", help="violations not resolved yet, per serial, with age")
+    add_format_option(opened)
+    opened.set_defaults(handler=run_violations_open)
+
+
 def _add_rules_commands(commands) -> None:
+    from schemas.relational import SEVERITIES
+    from spark_app.common.output import add_format_option
+
     rules = commands.add_parser("rules", help="check, evaluate and manage rules")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     check = rule_commands.add_parser("check", help="exit 0 if EXPR is a valid rule, else 2")
@@ -58,6 +86,9 @@ def _add_rules_commands(commands) -> None:
     add.add_argument("--model", required=True)
     add.add_argument("expression", metavar="EXPR")
     add.add_argument("--description")
+    add.add_argument("--severity", choices=SEVERITIES, default="warning",
+                     help="how urgent a violation is (default warning)")
+    add.add_argument("--action", help="what to do about a violation (shown in the digest)")
     add.set_defaults(handler=run_rules_add)
     listing = rule_commands.add_parser("list", help="list stored rules")
     listing.add_argument("--active", action="store_true", help="only active rules")
@@ -67,7 +98,8 @@ def _add_rules_commands(commands) -> None:
     disable.add_argument("rule_id", type=whole_number, metavar="ID")
     disable.set_defaults(handler=run_rules_disable)
     importing = rule_commands.add_parser(
-        "import", help="import model,expression[,description] rows, all or nothing")
+        "import", help="import model,expression[,description,severity,action] rows, "
+                       "all or nothing")
     importing.add_argument("path", metavar="FILE.csv")
     importing.set_defaults(handler=run_rules_import)
 
@@ -93,7 +125,8 @@ def _rule_store(args):
 
 def run_rules_add(args) -> int:
     try:
-        rule_id = _rule_store(args).add(args.model, args.expression, args.description)
+        rule_id = _rule_store(args).add(args.model, args.expression, args.description,
+                                        args.severity, args.action)
     except ValueError as error:
         print(f"fleetwatch: rule refused: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -105,12 +138,13 @@ def run_rules_list(args) -> int:
     from spark_app.common.output import Column, write_listing
 
     rules = _rule_store(args).list(include_inactive=not args.active)
-    columns = [Column("id", align_right=True), Column("model"), Column("active"),
-               Column("expression"), Column("description")]
     records = [{"id": rule.id, "model": rule.model, "active": rule.active,
-                "expression": rule.expression, "description": rule.description,
-                "created_at": rule.created_at, "updated_at": rule.updated_at}
-               for rule in rules]
+                "severity": rule.severity, "expression": rule.expression,
+                "description": rule.description, "action": rule.action,
+                "created_at": rule.created_at, "updated_at": rule.updated_at} for rule in rules]
+    columns = (Column("id", align_right=True), Column("model"), Column("active"),
+               Column("severity"), Column("expression"), Column("description"),
+               Column("action"))
     write_listing(records, columns, args.format, sys.stdout, noun="rule")
     return EXIT_OK
 
@@ -145,7 +179,13 @@ def run_daily(args) -> int:
     except ValueError as error:
         print(f"fleetwatch: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return run(load_config(args.config), days)
+    config = load_config(args.config)
+    status = run(config, days)
+    if status != EXIT_OK or args.no_notify:
+        return status
+    from spark_app.people.notify import notify_days
+
+    return notify_days(config, days, sys.stdout)
 
 
 def run_violations(args) -> int:
@@ -153,8 +193,41 @@ def run_violations(args) -> int:
     from spark_app.daily.violation_report import ViolationFilter, print_violations, query_violations
 
     rows = query_violations(engine_from_config(load_config(args.config)),
-                            ViolationFilter(day=args.day, rule_id=args.rule, serial=args.serial))
+                            ViolationFilter(day=args.day, rule_id=args.rule, serial=args.serial,
+                                            state=args.state))
     print_violations(rows, args.format, sys.stdout, args.all_columns)
+    return EXIT_OK
+
+
+def run_violations_step(args) -> int:
+    import getpass
+    from datetime import UTC, datetime
+
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.violation_lifecycle import Step, TransitionError, acknowledge, resolve
+
+    engine = engine_from_config(load_config(args.config))
+    step = Step(at=datetime.now(UTC), by=args.by or getpass.getuser(), note=args.note)
+    try:
+        if args.step == "acknowledged":
+            acknowledge(engine, args.ids, step)
+        else:
+            resolve(engine, args.ids, step, args.resolution)
+    except TransitionError as error:
+        print(f"fleetwatch: nothing changed: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{len(set(args.ids))} violation(s) {args.step} by {step.by}")
+    return EXIT_OK
+
+
+def run_violations_open(args) -> int:
+    from datetime import UTC, datetime
+
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.violation_report import open_per_serial, print_open_per_serial
+
+    records = open_per_serial(engine_from_config(load_config(args.config)), datetime.now(UTC))
+    print_open_per_serial(records, args.format, sys.stdout)
     return EXIT_OK
 
 

@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session
 
 from rules.errors import RuleSyntaxError
 from rules.parser import parse_rule
-from schemas.relational import Rule
+from schemas.relational import SEVERITIES, Rule
+
+# The columns of `rules import`, in the order a file without a header gives them.
+IMPORT_COLUMNS = ("model", "expression", "description", "severity", "action")
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,15 @@ class RuleStore:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def add(self, model: str, expression: str, description: str | None = None) -> int:
+    def add(self, model: str, expression: str, description: str | None = None,
+            severity: str = "warning", action: str | None = None) -> int:
         """Store a rule after parsing it; a RuleSyntaxError stores nothing."""
         _check_model(model)
+        _check_severity(severity)
         parse_rule(expression)
         with Session(self.engine) as session, session.begin():
-            rule = Rule(model=model, expression=expression, description=description, active=True)
+            rule = Rule(model=model, expression=expression, description=description,
+                        severity=severity, action=action, active=True)
             session.add(rule)
             session.flush()
             return rule.id
@@ -56,39 +62,58 @@ class RuleStore:
             return result.rowcount == 1
 
     def import_csv(self, path: str | Path) -> list[int]:
-        """All-or-nothing import of `model,expression[,description]` rows."""
+        """All-or-nothing import of `model,expression[,description[,severity[,action]]]`
+        rows; a header row may name the columns in any order (model and expression
+        required)."""
         rows, problems = [], []
+        columns = IMPORT_COLUMNS
         with open(path, newline="", encoding="utf-8") as handle:
             reader = csv.reader(handle)
             for record in reader:
                 line = reader.line_num
                 if not record or all(not field.strip() for field in record):
                     continue
-                if line == 1 and [field.strip().lower() for field in record[:2]] == \
-                        ["model", "expression"]:
-                    continue  # header row
-                if len(record) not in (2, 3):
-                    problems.append(ImportProblem(
-                        line, f"expected model,expression[,description], got {len(record)} fields"))
+                names = [field.strip().lower() for field in record]
+                if line == 1 and "model" in names and "expression" in names:
+                    unknown = [name for name in names if name not in IMPORT_COLUMNS]
+                    if unknown or len(set(names)) != len(names):
+                        raise RuleImportError([ImportProblem(
+                            1, f"header columns must be among {','.join(IMPORT_COLUMNS)}, "
+                               f"each once; got {','.join(names)}")])
+                    columns = tuple(names)
                     continue
-                model, expression = record[0].strip(), record[1].strip()
-                description = record[2].strip() if len(record) == 3 else None
+                if (columns is IMPORT_COLUMNS and not 2 <= len(record) <= 5) or \
+                        (columns is not IMPORT_COLUMNS and len(record) != len(columns)):
+                    problems.append(ImportProblem(
+                        line, f"expected {','.join(columns[:2])}[,{','.join(columns[2:])}], "
+                              f"got {len(record)} fields"))
+                    continue
+                values = {name: field.strip() for name, field in zip(columns, record, strict=False)}
+                severity = values.get("severity") or "warning"
                 try:
-                    _check_model(model)
-                    parse_rule(expression)
+                    _check_model(values["model"])
+                    _check_severity(severity)
+                    parse_rule(values["expression"])
                 except (RuleSyntaxError, ValueError) as error:
                     problems.append(ImportProblem(line, str(error)))
                     continue
-                rows.append((model, expression, description or None))
+                rows.append(Rule(model=values["model"], expression=values["expression"],
+                                 description=values.get("description") or None,
+                                 severity=severity, action=values.get("action") or None,
+                                 active=True))
         if problems:
             raise RuleImportError(problems)
         with Session(self.engine) as session, session.begin():
-            stored = [Rule(model=m, expression=e, description=d, active=True) for m, e, d in rows]
-            session.add_all(stored)
+            session.add_all(rows)
             session.flush()
-            return [rule.id for rule in stored]
+            return [rule.id for rule in rows]
 
 
 def _check_model(model: str) -> None:
     if not model or not model.strip() or len(model) > 64:
         raise ValueError(f"model must be 1 to 64 characters, got {model!r}")
+
+
+def _check_severity(severity: str) -> None:
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")

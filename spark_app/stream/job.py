@@ -26,14 +26,17 @@ from datetime import timedelta
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from spark_app.alerts.breaches import BreachStore
 from spark_app.alerts.outbox import CassandraOutbox, DeliveryReport
-from spark_app.alerts.processor import AlertProcessor, BatchAlerts, Recipients
+from spark_app.alerts.processor import AlertProcessor, BatchAlerts
 from spark_app.alerts.smtp import SmtpMailer
 from spark_app.alerts.state_machine import decisive_windows
 from spark_app.alerts.store import AlertStateStore
 from spark_app.alerts.thresholds import ThresholdSource
 from spark_app.common.config import Config
 from spark_app.common.settings import SmtpSettings
+from spark_app.people.audience import FleetAudience
+from spark_app.people.settings import NotifySettings
 from spark_app.stream.metrics import OBSERVED, ProgressRecorder, StreamMetricsStore
 from spark_app.stream.readings import parse_readings, rejected_lines, valid_readings
 from spark_app.stream.rejected_readings import write_rejected
@@ -83,11 +86,14 @@ class TemperatureStream:
         self.report = StreamReport()
         self._lock = threading.Lock()  # the two queries' batches run on separate threads
         smtp = config.settings(SmtpSettings)
+        audience = FleetAudience(engine, smtp.recipients,
+                                 config.settings(NotifySettings).temperature_severity,
+                                 settings.thresholds_refresh_s)
         self.alerts = AlertProcessor(
             AlertStateStore(session), CassandraOutbox(session),
             ThresholdSource(engine, settings.default_threshold_c, settings.thresholds_refresh_s),
-            settings.policy, SmtpMailer.from_config(config),
-            Recipients(smtp.sender, list(smtp.recipients)))
+            settings.policy, SmtpMailer.from_config(config), smtp.sender, audience,
+            BreachStore(engine))
         self.recorder = ProgressRecorder(StreamMetricsStore(session), self._metrics_failed)
 
     # ---- the queries ---------------------------------------------------------

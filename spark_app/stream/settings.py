@@ -17,10 +17,10 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day)s?\s*$")
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
-def duration_seconds(text: str, key: str) -> int:
+def duration_seconds(text: str, key: str, allow_zero: bool = False) -> int:
     """'10 minutes' -> 600. One number and one unit: Spark reads the same text."""
     match = _DURATION.match(text)
-    if not match or int(match.group(1)) == 0:
+    if not match or (int(match.group(1)) == 0 and not allow_zero):
         raise ConfigError(f"stream.{key} ({env_name('stream', key)}) must be a duration like "
                           f"'10 minutes' (seconds, minutes, hours, days), got {text!r}")
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
@@ -70,6 +70,7 @@ class StreamSettings:
             raise ConfigError(f"stream.hysteresis_c ({env_name('stream', 'hysteresis_c')}) "
                               "must not be negative")
         reminder = timedelta(minutes=get("reminder_minutes")) if get("reminder_minutes") else None
+        hold = timedelta(seconds=duration_seconds(get("alert_for"), "alert_for", allow_zero=True))
         return cls(
             source=source,
             source_dir=config.path("stream", "source_dir"),
@@ -86,7 +87,7 @@ class StreamSettings:
             windows_ttl_s=get("windows_ttl_s"),
             default_threshold_c=get("default_threshold_c"),
             thresholds_refresh_s=get("thresholds_refresh_s"),
-            policy=AlertPolicy(hysteresis_c=get("hysteresis_c"), reminder=reminder),
+            policy=AlertPolicy(hysteresis_c=get("hysteresis_c"), reminder=reminder, hold=hold),
             readings=ReadingRules(get("min_valid_c"), get("max_valid_c"), get("max_clock_ahead_s")),
         )
 

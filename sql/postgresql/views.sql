@@ -40,3 +40,42 @@ SELECT v.serial_number, r.model,
 FROM violations v
 JOIN rules r ON r.id = v.rule_id
 GROUP BY v.serial_number, r.model;
+
+-- Every violation with its rule's severity and action, its machine's site and
+-- team (NULL: not in the registry), its lifecycle state, and whether a silence
+-- covers it (by the violation's instant: a backfill answers as live did).
+CREATE OR REPLACE VIEW violations_detail AS
+SELECT v.id, v.rule_id, r.model, r.severity, r.action, v.serial_number, v.ts,
+       v.detected_at, v.run_id, e.site, e.team,
+       COALESCE(st.state, 'open') AS state,
+       CASE WHEN EXISTS (
+           SELECT 1 FROM silences s
+           WHERE s.starts_at <= v.ts AND v.ts < s.ends_at
+             AND (s.expired_at IS NULL OR v.ts < s.expired_at)
+             AND (s.serial_number = v.serial_number OR s.model = r.model
+                  OR s.rule_id = v.rule_id OR s.site = e.site))
+       THEN 1 ELSE 0 END AS silenced
+FROM violations v
+JOIN rules r ON r.id = v.rule_id
+LEFT JOIN equipment e ON e.serial_number = v.serial_number
+LEFT JOIN violation_states st ON st.violation_id = v.id;
+
+-- The morning meeting: per serial, its violations not resolved yet and how old
+-- the oldest is.
+CREATE OR REPLACE VIEW open_violations_per_serial AS
+SELECT d.serial_number, d.model, d.site, d.team,
+       SUM(CASE WHEN d.state = 'open' THEN 1 ELSE 0 END) AS open_count,
+       SUM(CASE WHEN d.state = 'acknowledged' THEN 1 ELSE 0 END) AS acknowledged_count,
+       MIN(d.ts) AS oldest_ts,
+       MAX(d.ts) AS newest_ts
+FROM violations_detail d
+WHERE d.state <> 'resolved'
+GROUP BY d.serial_number, d.model, d.site, d.team;
+
+-- Temperature breach episodes with the machine's site and team (NULL: not in
+-- the registry; the reading's equipment_id is the registry's serial_number).
+CREATE OR REPLACE VIEW temperature_breaches_detail AS
+SELECT b.id, b.equipment_id, b.model, e.site, e.team, b.threshold_c, b.started_at,
+       b.ended_at, b.peak_average_c, b.emails_sent, b.silenced
+FROM temperature_breaches b
+LEFT JOIN equipment e ON e.serial_number = b.equipment_id;

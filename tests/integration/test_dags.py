@@ -127,7 +127,7 @@ def test_daily_dag_submits_the_job_and_checks_the_run(airflow_home, cassandra, c
     assert outcome["state"] == "success", outcome["log"]
     assert outcome["data_interval"] == ["2005-06-01T00:30:00+00:00", "2005-06-02T00:30:00+00:00"]
     assert outcome["tasks"] == {"wait_for_ingestion": "success", "run_daily_job": "success",
-                                "check_run": "success"}
+                                "check_run": "success", "notify": "success"}
     with Session(engine) as session:
         runs = session.query(JobRun).filter(JobRun.day == day).all()
         violations = session.execute(text("SELECT COUNT(*) FROM violations")).scalar_one()

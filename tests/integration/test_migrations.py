@@ -133,6 +133,9 @@ def test_a_database_made_before_migrations_is_stamped_and_upgraded_losing_nothin
     assert recorded_revision(engine) == head_revision()
     assert differences_from_models(engine) == []
     assert violations_per_rule(engine) == [(1, 2, 2), (2, 1, 1)]
+    with engine.connect() as connection:  # 0002: rules made before severities are warnings
+        assert connection.execute(text("SELECT id, severity, action FROM rules ORDER BY id")
+                                  ).all() == [(1, "warning", None), (2, "warning", None)]
 
     second = fleetwatch("db", "upgrade", env=env)
     assert second.returncode == 0, second.stderr
@@ -173,7 +176,7 @@ def test_tables_that_differ_from_the_baseline_are_refused_untouched(db_url, cass
     engine.dispose()
 
 
-SEVERITY_REVISION = '''"""Test revision: rules get a severity."""
+OWNER_REVISION = '''"""Test revision: rules get an owner."""
 import sqlalchemy as sa
 from alembic import op
 
@@ -187,16 +190,16 @@ def upgrade() -> None:
     # On SQLite, copy `rules` into a new table under its violations and views.
     sqlite = op.get_bind().dialect.name == "sqlite"
     with op.batch_alter_table("rules", recreate="always" if sqlite else "auto") as batch:
-        batch.add_column(sa.Column("severity", sa.String(16), nullable=False,
-                                   server_default="warning"))
+        batch.add_column(sa.Column("owner", sa.String(16), nullable=False,
+                                   server_default="fleet"))
 '''
 
 
 def test_a_new_revision_is_applied_once_and_keeps_the_data(db_url, tmp_path):
     scripts = tmp_path / "migrations"
     shutil.copytree(SCRIPT_LOCATION, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "9001_rules_severity.py").write_text(
-        SEVERITY_REVISION.format(head=head_revision()))
+    (scripts / "versions" / "9001_rules_owner.py").write_text(
+        OWNER_REVISION.format(head=head_revision()))
     make_database_before_migrations(db_url)
     insert_rows(db_url)
     engine = engine_for_url(db_url)
@@ -206,13 +209,13 @@ def test_a_new_revision_is_applied_once_and_keeps_the_data(db_url, tmp_path):
     assert (upgraded.stamped, upgraded.after) == (True, "9001")
     assert stored_rows(engine) == ROWS
     with engine.connect() as connection:
-        assert connection.execute(text("SELECT id, severity FROM rules ORDER BY id")).all() == [
-            (1, "warning"), (2, "warning")]
+        assert connection.execute(text("SELECT id, owner FROM rules ORDER BY id")).all() == [
+            (1, "fleet"), (2, "fleet")]
     assert violations_per_rule(engine) == [(1, 2, 2), (2, 1, 1)]
     # The models lack the test column; nothing else differs.
     differences = differences_from_models(engine)
     assert [(kind, table, column.name) for kind, _schema, table, column in differences] == [
-        ("remove_column", "rules", "severity")]
+        ("remove_column", "rules", "owner")]
     # The rebuilt `rules` is still what violations refer to, and it is enforced.
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(text(
@@ -245,8 +248,8 @@ MIGRATIONS = [
     (5, "temperature_windows"), (6, "feed_cursor"), (7, "temperature_alerts"),
     (8, "mail_outbox"), (9, "stream_rejects_metrics"), (10, "pending_generations"),
     (11, "ingest_rejects"), (12, "ingest_rejects_from_rejected_messages"),
-    (15, "comments_retention")]
-APPLIED = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15)
+    (14, "temperature_alert_episodes"), (15, "comments_retention")]
+APPLIED = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 14, 15)
 
 
 @pytest.fixture

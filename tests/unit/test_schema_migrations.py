@@ -75,7 +75,7 @@ def test_the_project_migrations_are_numbered_in_order_with_keyspace_first():
         (5, "temperature_windows"), (6, "feed_cursor"), (7, "temperature_alerts"),
         (8, "mail_outbox"), (9, "stream_rejects_metrics"), (10, "pending_generations"),
         (11, "ingest_rejects"), (12, "ingest_rejects_from_rejected_messages"),
-        (15, "comments_retention")]
+        (14, "temperature_alert_episodes"), (15, "comments_retention")]
     assert [m.version for m in migrations if m.step is not None] == [12]
     assert migrations[0].statements == (
         "CREATE KEYSPACE IF NOT EXISTS fw\n  WITH replication = {'class': 'SimpleStrategy'}",)

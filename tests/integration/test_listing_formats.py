@@ -50,21 +50,24 @@ def test_the_violations_csv_is_the_stable_one_and_all_columns_add_the_rest(store
                           "1,JAP00100,2016-11-16T09:00:00.250Z\n"
                           "1,JAP00200,2016-11-16T13:34:00.000Z\n")
     every = fleetwatch(stored, "violations", "--format", "csv", "--all-columns")
-    assert every.stdout == ("rule_id,model,serial_number,timestamp,detected_at\n"
-                            "1,JAP,JAP00100,2016-11-16T09:00:00.250Z,2016-11-17T00:31:05.000Z\n"
-                            "1,JAP,JAP00200,2016-11-16T13:34:00.000Z,2016-11-17T00:31:05.000Z\n")
+    assert every.stdout == (
+        "id,rule_id,model,severity,serial_number,timestamp,detected_at,site,team,state,silenced\n"
+        "2,1,JAP,warning,JAP00100,2016-11-16T09:00:00.250Z,2016-11-17T00:31:05.000Z,,,open,no\n"
+        "1,1,JAP,warning,JAP00200,2016-11-16T13:34:00.000Z,2016-11-17T00:31:05.000Z,,,open,no\n")
 
 
 def test_violations_as_a_table_and_as_json(stored):
     assert fleetwatch(stored, "violations").stdout == (
-        "rule  model  serial    timestamp\n"
-        "   1  JAP    JAP00100  2016-11-16T09:00:00.250Z\n"
-        "   1  JAP    JAP00200  2016-11-16T13:34:00.000Z\n"
+        "id  rule  model  severity  serial    timestamp                 site  team  state  silenced\n"
+        " 2     1  JAP    warning   JAP00100  2016-11-16T09:00:00.250Z  -     -     open   no\n"
+        " 1     1  JAP    warning   JAP00200  2016-11-16T13:34:00.000Z  -     -     open   no\n"
         "(2 violations)\n")
     assert json.loads(fleetwatch(stored, "violations", "--format", "json",
                                  "--serial", "JAP00200").stdout) == [
-        {"rule_id": 1, "model": "JAP", "serial_number": "JAP00200",
-         "timestamp": "2016-11-16T13:34:00.000Z", "detected_at": "2016-11-17T00:31:05.000Z"}]
+        {"id": 1, "rule_id": 1, "model": "JAP", "severity": "warning",
+         "serial_number": "JAP00200", "timestamp": "2016-11-16T13:34:00.000Z",
+         "detected_at": "2016-11-17T00:31:05.000Z", "site": None, "team": None, "state": "open",
+         "silenced": False}]
 
 
 def test_runs_in_every_format(stored):
@@ -84,17 +87,18 @@ def test_runs_in_every_format(stored):
 
 def test_rules_list_in_every_format(stored):
     assert fleetwatch(stored, "rules", "list").stdout == (
-        "id  model  active  expression  description\n"
-        " 1  JAP    yes     #A E:60 #B  thesis, example 1\n"
-        " 2  KOM    no      #C          -\n"
+        "id  model  active  severity  expression  description        action\n"
+        " 1  JAP    yes     warning   #A E:60 #B  thesis, example 1  -\n"
+        " 2  KOM    no      warning   #C          -                  -\n"
         "(2 rules)\n")
     assert fleetwatch(stored, "rules", "list", "--active", "--format", "csv").stdout == (
-        "id,model,active,expression,description\n"
-        '1,JAP,yes,#A E:60 #B,"thesis, example 1"\n')
+        "id,model,active,severity,expression,description,action\n"
+        '1,JAP,yes,warning,#A E:60 #B,"thesis, example 1",\n')
     listed = json.loads(fleetwatch(stored, "rules", "list", "--format", "json").stdout)
     assert [{key: value for key, value in rule.items() if not key.endswith("_at")}
             for rule in listed] == [
-        {"id": 1, "model": "JAP", "active": True, "expression": "#A E:60 #B",
-         "description": "thesis, example 1"},
-        {"id": 2, "model": "KOM", "active": False, "expression": "#C", "description": None}]
+        {"id": 1, "model": "JAP", "active": True, "severity": "warning",
+         "expression": "#A E:60 #B", "description": "thesis, example 1", "action": None},
+        {"id": 2, "model": "KOM", "active": False, "severity": "warning", "expression": "#C",
+         "description": None, "action": None}]
     assert all(rule["created_at"].endswith("Z") and rule["updated_at"] for rule in listed)

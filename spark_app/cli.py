@@ -15,6 +15,7 @@ from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE
 from spark_app.common.config import ConfigError, load_config
 from spark_app.daily import cli as daily_cli
 from spark_app.ingest import cli as ingest_cli
+from spark_app.report import cli as report_cli
 from spark_app.services import cli as services_cli
 from spark_app.sim import cli as sim_cli
 from spark_app.stream import cli as stream_cli
@@ -22,7 +23,7 @@ from spark_app.stream import cli as stream_cli
 EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a filter killed by a closed pipe exits with
 
 # Each box adds its own commands (and their handlers) to the parser.
-BOXES = (services_cli, common_cli, daily_cli, stream_cli, sim_cli, ingest_cli)
+BOXES = (services_cli, common_cli, daily_cli, stream_cli, sim_cli, ingest_cli, report_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

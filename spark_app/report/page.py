@@ -8,6 +8,7 @@ import html
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+import re
 from functools import cache
 
 from spark_app.common import charts as common_charts
@@ -39,6 +40,9 @@ class ReportData:
                 if run["faults_read"] is not None]
 
 
+_SCRIPT_END = re.compile("</script", re.IGNORECASE)
+
+
 @cache
 def _javascript() -> str:
     import vl_convert
@@ -47,8 +51,10 @@ def _javascript() -> str:
 
 
 def _script_safe(text: str) -> str:
-    # Inside <script>, only "</" can end the element early.
-    return text.replace("</", "<\\/")
+    """Text that cannot end (or comment out) its <script> element early. "<\\/script" means
+    "</script" in a JS string and in a regular expression alike; the bundle has none."""
+    return _SCRIPT_END.sub(lambda match: "<\\/" + match.group(0)[2:], text).replace(
+        "<!--", "<\\!--")
 
 
 _STYLE = """
@@ -109,7 +115,9 @@ def render(data: ReportData) -> str:
     embed = ("const specs = " + json.dumps(specs, separators=(",", ":")) + ";\n"
              "Promise.all(Object.entries(specs).map(([id, spec]) =>"
              " vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg'})))"
-             ".then(() => { document.body.dataset.rendered = 'yes'; })"
+             # When every chart is drawn, in ms since the page began loading (the browser test's clock).
+             ".then(() => { document.body.dataset.renderedMs = Math.round(performance.now());"
+             " document.body.dataset.rendered = 'yes'; })"
              ".catch((error) => { document.body.dataset.rendered = 'failed';"
              " console.error(error); });")
     return "\n".join([

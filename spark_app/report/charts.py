@@ -11,6 +11,7 @@ import altair as alt
 from schemas.relational import VIOLATION_STATES
 
 WIDTH = 560
+COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)  # counts: no tick at 0.5
 STATE_COLOURS = ("#c0392b", "#f1c40f", "#27ae60")
 
 
@@ -34,7 +35,7 @@ def top_rules(rows: Sequence[Mapping[str, object]]):
     return (alt.Chart(_values(folded), title="Rules that fired most", width=WIDTH - 200)
             .mark_bar()
             .encode(y=alt.Y("rule:N", title=None, sort=[row["label"] for row in rows]),
-                    x=alt.X("sum(violations):Q", title="violations"),
+                    x=alt.X("sum(violations):Q", title="violations", axis=COUNT_AXIS),
                     color=alt.Color("kind:N", scale=alt.Scale(
                         domain=["new in the period", "open from before"],
                         range=["#2e86c1", "#aab7b8"]),
@@ -50,7 +51,7 @@ def states_per_site_model(rows: Sequence[Mapping[str, object]]):
                       width=WIDTH - 200)
             .mark_bar()
             .encode(y=alt.Y("where:N", title=None),
-                    x=alt.X("sum(violations):Q", title="violations"),
+                    x=alt.X("sum(violations):Q", title="violations", axis=COUNT_AXIS),
                     color=alt.Color("state:N", scale=alt.Scale(domain=list(VIOLATION_STATES),
                                                                range=list(STATE_COLOURS)),
                                     legend=alt.Legend(orient="bottom", title=None)),
@@ -69,7 +70,7 @@ def top_open_serials(rows: Sequence[Mapping[str, object]]):
                       width=WIDTH - 200)
             .mark_bar(color="#c0392b", cursor="pointer")
             .encode(y=alt.Y("serial:N", title=None, sort="-x"),
-                    x=alt.X("open:Q", title="open violations"),
+                    x=alt.X("open:Q", title="open violations", axis=COUNT_AXIS),
                     href="link:N",
                     tooltip=["serial:N", "site:N", "open:Q"]))
 
@@ -103,7 +104,7 @@ def run_counts(runs: Sequence[Mapping[str, object]], days: Sequence[date]):
               for run in runs for key, name in measures if run[key] is not None]
     return (alt.Chart(_values(values), width=WIDTH, height=70)
             .mark_bar(color="#5d6d7e")
-            .encode(x=_days_axis(days), y=alt.Y("count:Q", title=None),
+            .encode(x=_days_axis(days), y=alt.Y("count:Q", title=None, axis=COUNT_AXIS),
                     tooltip=["day:O", "measure:N", "count:Q"])
             .facet(row=alt.Row("measure:N", title=None,
                                sort=[name for _, name in measures]),
@@ -120,7 +121,7 @@ def ingestion_per_day(faults_per_day: Sequence[Mapping[str, object]],
                  for row in rejects_per_day])
     return (alt.Chart(_values(values), width=WIDTH, height=70)
             .mark_bar()
-            .encode(x=_days_axis(days), y=alt.Y("count:Q", title=None),
+            .encode(x=_days_axis(days), y=alt.Y("count:Q", title=None, axis=COUNT_AXIS),
                     color=alt.Color("kind:N", scale=alt.Scale(domain=["faults", "rejects"],
                                                               range=["#2e86c1", "#c0392b"]),
                                     legend=None),
@@ -135,7 +136,7 @@ def rejects_by_reason(rows: Sequence[Mapping[str, object]]):
             .mark_bar(color="#c0392b")
             .encode(y=alt.Y("reason:N", title=None, sort="-x",
                             axis=alt.Axis(labelLimit=260)),
-                    x=alt.X("rejects:Q", title="rejects"),
+                    x=alt.X("rejects:Q", title="rejects", axis=COUNT_AXIS),
                     tooltip=["reason:N", "rejects:Q"]))
 
 

@@ -1,14 +1,14 @@
-"""The report as one HTML page that opens offline: the charts' Vega-Lite specs
-and the Vega, Vega-Lite and vega-embed JavaScript (vl-convert's bundle) are
-inlined, the styles too; nothing is fetched from any host."""
+"""The report as one HTML page that opens offline: the charts (Vega-Lite from
+Altair, compiled to Vega by vl-convert) and the Vega and vega-embed JavaScript
+(vl-convert's bundle) are inlined, the styles too; nothing is fetched from any host."""
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-import re
 from functools import cache
 
 from spark_app.common import charts as common_charts
@@ -38,6 +38,13 @@ class ReportData:
         """The faults received each day: what the day's run read (job_runs.faults_read)."""
         return [{"day": run["day"], "faults": run["faults_read"]} for run in self.runs
                 if run["faults_read"] is not None]
+
+
+def _vega_spec(chart) -> dict:
+    """Compiled from Vega-Lite here, once, rather than in every browser that opens it."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_vega(chart.to_dict())
 
 
 _SCRIPT_END = re.compile("</script", re.IGNORECASE)
@@ -73,7 +80,7 @@ def render(data: ReportData) -> str:
     body: list[str] = []
 
     def chart(chart_id: str, altair_chart, rows_count: int, empty: str) -> str:
-        specs[chart_id] = altair_chart.to_dict()
+        specs[chart_id] = _vega_spec(altair_chart)
         note = "" if rows_count else f'<p class="empty">{html.escape(empty)}</p>'
         return f'<div class="chart" id="{chart_id}"></div>{note}'
 

@@ -3,96 +3,17 @@ the SQL ones on SQLite and PostgreSQL, the Spark ones on literal DataFrames."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import insert
 
-from schemas.relational import (
-    Equipment,
-    JobRun,
-    Rule,
-    TemperatureBreach,
-    Violation,
-    ViolationState,
-)
 from spark_app.report import relational
-from spark_app.report.relational import Period
-
-PERIOD = Period(date(2016, 11, 15), date(2016, 11, 17))
-
-VIOLATIONS = [  # id, rule, serial, instant, state (None: no row, so open)
-    (1, 1, "JAP001", datetime(2016, 11, 10, 8), None),  # before the period, open
-    (2, 1, "JAP001", datetime(2016, 11, 12, 9), "resolved"),  # before, resolved
-    (3, 1, "JAP001", datetime(2016, 11, 15, 10), None),
-    (4, 1, "JAP002", datetime(2016, 11, 16, 11), "acknowledged"),
-    (5, 2, "JAP001", datetime(2016, 11, 16, 12), "open"),
-    (6, 2, "JAP001", datetime(2016, 11, 17, 23, 59, 59, 999000), "resolved"),
-    (7, 3, "KOM001", datetime(2016, 11, 17), None),
-    (8, 3, "KOM001", datetime(2016, 11, 18), None),  # after the period
-    (9, 2, "JAP002", datetime(2016, 11, 14, 23, 59, 59), "acknowledged"),  # before
-]
-
-STAGES = json.dumps([
-    {"stage_id": 1, "description": "read faults of 2016-11-15 and pending faults, evaluate rules",
-     "duration_s": 20.25},
-    {"stage_id": 2, "description": "read faults of 2016-11-15 and pending faults, evaluate rules",
-     "duration_s": 5.0},
-    {"stage_id": 3, "description": "upsert violations of 2016-11-15", "duration_s": 4.5},
-    {"error": "stage metrics unavailable: timed out"},
-])
-SKIPPED = json.dumps([{"rule_id": 9, "reason": "line 1, column 3: unexpected token"}])
-
-
-def _insert(connection, table, rows):
-    for row in rows:  # one by one: the rows do not all name the same columns
-        connection.execute(insert(table).values(**row))
+from tests.support.report_data import PERIOD, seed_relational
 
 
 @pytest.fixture
 def seeded(engine):
-    with engine.begin() as connection:
-        _insert(connection, Rule, [
-            {"model": "JAP", "expression": "#A", "description": "code A", "severity": "critical"},
-            {"model": "JAP", "expression": "#B OU #C", "severity": "warning"},
-            {"model": "KOM", "expression": "#D", "description": "code D", "severity": "info"}])
-        _insert(connection, Equipment, [
-            {"serial_number": "JAP001", "model": "JAP", "site": "Carajás", "team": "north"},
-            {"serial_number": "KOM001", "model": "KOM", "site": "Itabira", "team": "south"}])
-        _insert(connection, Violation, [
-            {"id": vid, "rule_id": rule, "serial_number": serial, "ts": ts,
-             "detected_at": datetime(2016, 11, 19), "run_id": "r"}
-            for vid, rule, serial, ts, _ in VIOLATIONS])
-        _insert(connection, ViolationState, [
-            {"violation_id": vid, "state": state,
-             "resolved_at": datetime(2016, 11, 19) if state == "resolved" else None,
-             "resolution": "repaired" if state == "resolved" else None}
-            for vid, _, _, _, state in VIOLATIONS if state])
-        _insert(connection, JobRun, [
-            {"run_id": "r0", "day": date(2016, 11, 14), "status": "succeeded",
-             "started_at": datetime(2016, 11, 15, 0, 30), "finished_at": datetime(2016, 11, 15, 0, 31),
-             "faults_read": 1},
-            {"run_id": "r1", "day": date(2016, 11, 15), "status": "failed",
-             "started_at": datetime(2016, 11, 16, 0, 30), "finished_at": datetime(2016, 11, 16, 0, 31)},
-            {"run_id": "r2", "day": date(2016, 11, 15), "status": "succeeded",
-             "started_at": datetime(2016, 11, 16, 1), "finished_at": datetime(2016, 11, 16, 1, 0, 42, 500000),
-             "faults_read": 4000, "pending_read": 300, "violations_new": 2,
-             "stage_metrics": STAGES, "rules_skipped": SKIPPED},
-            {"run_id": "r3", "day": date(2016, 11, 17), "status": "running",
-             "started_at": datetime(2016, 11, 18, 0, 30)}])
-        _insert(connection, TemperatureBreach, [
-            {"equipment_id": "EQ-1", "model": "CAT", "threshold_c": 110.0,
-             "started_at": datetime(2016, 11, 14, 22), "ended_at": datetime(2016, 11, 15, 1),
-             "peak_average_c": 118.5, "emails_sent": 2},
-            {"equipment_id": "EQ-2", "model": None, "threshold_c": 100.0,
-             "started_at": datetime(2016, 11, 17, 10), "ended_at": None,
-             "peak_average_c": 131.0, "emails_sent": 1, "silenced": True},
-            {"equipment_id": "EQ-3", "model": "CAT", "threshold_c": 110.0,
-             "started_at": datetime(2016, 11, 13), "ended_at": datetime(2016, 11, 14),
-             "peak_average_c": 112.0},
-            {"equipment_id": "EQ-4", "model": "CAT", "threshold_c": 110.0,
-             "started_at": datetime(2016, 11, 18), "ended_at": None, "peak_average_c": 115.0}])
+    seed_relational(engine)
     with engine.connect() as connection:
         yield connection
 

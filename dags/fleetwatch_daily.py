@@ -8,6 +8,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, task
 from fleetwatch_tasks import (
     daily_start,
     day_ingested,
+    day_report,
     day_run_succeeded,
     received_day,
     spark_env,
@@ -25,7 +26,9 @@ from `received_day(dag_run)`, never from `ds` or the clock.
 2. `run_daily_job` — `spark-submit spark_app/daily/entry.py --day D` on the
    Spark connection `fleetwatch_spark` (its host is the master: `local[*]`,
    `spark://…`, `yarn`);
-3. `check_run` — day D's latest run in `job_runs` succeeded.
+3. `check_run` — day D's latest run in `job_runs` succeeded;
+4. `report` — `fleetwatch report --day D`: the fleet report of the 30 days
+   ending on D, written to `<report.dir>/D.html` (default `var/reports/`).
 
 `FLEETWATCH_DAILY_START` (ISO date in the dag-processor's environment) is the
 first received day to process: at first unpause every day from it to
@@ -71,4 +74,10 @@ with DAG(
     def check_run(dag_run=None) -> str:
         return day_run_succeeded(received_day(dag_run))
 
-    wait_for_ingestion() >> run_daily_job >> check_run()
+    @task
+    def report(dag_run=None) -> str:
+        return day_report(received_day(dag_run))
+
+    checked = check_run()
+    wait_for_ingestion() >> run_daily_job >> checked
+    checked >> report()

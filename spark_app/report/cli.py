@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_OK, iso_day
+from spark_app.common.cli_args import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, iso_day
 from spark_app.common.config import load_config
 
 
@@ -41,11 +41,18 @@ def run_report(args) -> int:
 
     config = load_config(args.config)
     settings = config.settings(ReportSettings)
+    from py4j.protocol import Py4JJavaError
+
     try:
         data = gather(config, args.day, args.days or settings.days)
     except NoRunYet as error:
         print(f"fleetwatch report: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Py4JJavaError as error:  # Spark could not read Cassandra's tables
+        cause = str(error.java_exception).splitlines()[0]
+        print(f"fleetwatch report: reading Cassandra through Spark failed ({cause}); is it "
+              "running? `fleetwatch services start` starts the local one", file=sys.stderr)
+        return EXIT_FAILURE
     path = write_page(data, args.out or settings.path_for(data.period.last))
     print(f"fleet report {data.period.first} … {data.period.last}: {path}")
     return EXIT_OK

@@ -11,7 +11,7 @@ from spark_app.common.config import Config
 from spark_app.report import relational
 from spark_app.report.page import ReportData, render
 from spark_app.report.relational import Period
-from spark_app.report.settings import ReportSettings
+from spark_app.report.settings import ReportSettings, StreamDefaults
 
 LISTED_PER_SERIAL = 50  # open violations listed under each top serial
 EPISODES_SHOWN = 200
@@ -68,8 +68,7 @@ def _cassandra_parts(config: Config, period: Period, thresholds: list[tuple],
     threshold_rows = spark.createDataFrame(thresholds, StructType([
         StructField("equipment_id", StringType()), StructField("model", StringType()),
         StructField("threshold_c", DoubleType())]))
-    # The stream's own default (its section's typed view belongs to the stream box).
-    default_threshold_c = float(config.get("stream", "default_threshold_c"))
+    default_threshold_c = config.settings(StreamDefaults).default_threshold_c
     return dict(
         rejects_per_day=cassandra.rejects_per_day(rejects, period),
         rejects_by_reason=cassandra.rejects_by_reason(rejects, period, top),

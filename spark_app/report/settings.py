@@ -21,3 +21,12 @@ class ReportSettings:
 
     def url_for(self, day) -> str | None:
         return f"{self.base_url.rstrip('/')}/{day.isoformat()}.html" if self.base_url else None
+
+
+@dataclass(frozen=True)
+class StreamDefaults:
+    """The one key of [stream] the report reads (the stream's own view is the stream
+    box's): the threshold of equipment and models without one of their own."""
+    SECTION: ClassVar[str] = "stream"
+
+    default_threshold_c: float

@@ -159,7 +159,8 @@ def breach_episodes(rows: Sequence[Mapping[str, object]], period_end):
 def window_averages(rows: Sequence[Mapping[str, object]]):
     """Per equipment, the hourly average of its window averages against its threshold."""
     base = alt.Chart(width=WIDTH // 2 - 40, height=90)
-    line = base.mark_line(color="#2e86c1").encode(
+    # points too: an equipment with one hour of windows has a line of one point
+    line = base.mark_line(color="#2e86c1", point=True).encode(
         x=alt.X("hour:T", title=None), y=alt.Y("avg_c:Q", title="°C"),
         tooltip=["hour:T", "avg_c:Q", "max_c:Q", "threshold_c:Q"])
     threshold = base.mark_rule(color="#c0392b", strokeDash=[4, 3]).encode(

@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 export PIP_CACHE_DIR := $(CURDIR)/var/cache/pip
 PYTEST_ARGS ?=
 
-.PHONY: help install airflow airflow-up airflow-down jars postgres demo test test-unit services-up services-down history lint bench clean
+.PHONY: help install airflow airflow-up airflow-down jars postgres chromium demo test test-unit services-up services-down history lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -53,12 +53,17 @@ postgres:  ## install Debian's PostgreSQL if missing (the relational tests start
 	  echo "installing postgresql from Debian"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+chromium:  ## install Debian's Chromium if missing (the report's browser test drives it headless)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium from Debian"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 DB ?= sqlite
 demo: jars $(if $(filter postgres,$(DB)),postgres)  ## start the services, initialise the schemas and run the demo (DB=postgres: on a local PostgreSQL)
 	$(BIN)/fleetwatch demo --db $(DB)
 	@echo "The services keep running for you to explore; 'make services-down' stops them."
 
-test: jars postgres airflow  ## install everything and run every test (unit, then integration)
+test: jars postgres chromium airflow  ## install everything and run every test (unit, then integration)
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no test: that is a failure here"; fi; \
 	exit $$rc

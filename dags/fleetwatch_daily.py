@@ -8,6 +8,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, task
 from fleetwatch_tasks import (
     daily_start,
     day_ingested,
+    day_report,
     day_run_succeeded,
     notify_failure,
     notify_retry,
@@ -29,9 +30,12 @@ from `received_day(dag_run)`, never from `ds` or the clock.
    Spark connection `fleetwatch_spark` (its host is the master: `local[*]`,
    `spark://…`, `yarn`);
 3. `check_run` — day D's latest run in `job_runs` succeeded;
-4. `notify` — `fleetwatch notify --day D`: each route's digest of day D, once
+4. `report` — `fleetwatch report --day D`: the fleet report of the 30 days
+   ending on D, written to `<report.dir>/D.html` (default `var/reports/`).
+5. `notify` — `fleetwatch notify --day D`: each route's digest of day D, once
    (a retry never sends one already sent; days older than notify.max_age_days
-   are skipped, so a catchup does not flood anyone).
+   are skipped, so a catchup does not flood anyone); the digest links to the
+   day's report when report.base_url is set.
 
 A failed or retried task e-mails operations once per try; a day whose run
 is missing or failed is told by the ingest DAG's `health` task.
@@ -83,7 +87,11 @@ with DAG(
         return day_run_succeeded(received_day(dag_run))
 
     @task
+    def report(dag_run=None) -> str:
+        return day_report(received_day(dag_run))
+
+    @task
     def notify(dag_run=None) -> str:
         return run_fleetwatch("notify", "--day", received_day(dag_run).isoformat())
 
-    wait_for_ingestion() >> run_daily_job >> check_run() >> notify()
+    wait_for_ingestion() >> run_daily_job >> check_run() >> report() >> notify()

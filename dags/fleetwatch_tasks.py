@@ -232,6 +232,12 @@ def day_run_succeeded(day: date) -> str:
     return run_fleetwatch("runs", "--day", day.isoformat(), "--check")
 
 
+def day_report(day: date) -> str:
+    """The daily DAG's report task: the fleet report of the period ending on `day`,
+    written where report.dir says (<report.dir>/<day>.html)."""
+    return run_fleetwatch("report", "--day", day.isoformat())
+
+
 def spark_submit_arguments() -> dict:
     """SparkSubmitOperator arguments known when the DAG is parsed (files only, no
     connections): the daily job's entry, the application's Python, and the

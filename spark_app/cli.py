@@ -23,6 +23,7 @@ from spark_app.daily import cli as daily_cli
 from spark_app.health import cli as health_cli
 from spark_app.ingest import cli as ingest_cli
 from spark_app.people import cli as people_cli
+from spark_app.report import cli as report_cli
 from spark_app.services import cli as services_cli
 from spark_app.sim import cli as sim_cli
 from spark_app.stream import cli as stream_cli
@@ -31,7 +32,7 @@ EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a filter killed by a closed pipe e
 
 # Each box adds its own commands (and their handlers) to the parser.
 BOXES = (services_cli, common_cli, daily_cli, stream_cli, sim_cli, ingest_cli, health_cli,
-         people_cli)
+         people_cli, report_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -124,6 +124,7 @@ def run_demo(config: Config, database: str = "sqlite") -> int:
     if postgres:
         print("  the demo's PostgreSQL, for fleetwatch and psql alike:\n"
               f"  export FLEETWATCH_DATABASE_URL={shlex.quote(postgres.url())}")
+    _demo_report(config)
     return 0
 
 
@@ -224,6 +225,17 @@ def _demo_people(config: Config, engine, days) -> None:
         print(f"    {record['serial_number']}  {record['site'] or 'unknown':<6} "
               f"{record['team'] or 'unknown':<11} {record['open_count']:>3} open "
               f"{record['acknowledged_count']:>2} acknowledged, oldest {record['age_days']} days")
+
+
+def _demo_report(config: Config) -> None:
+    """The fleet report of the demo's days, the last thing the demo does."""
+    from spark_app.report.build import gather, write_page
+    from spark_app.report.settings import ReportSettings
+
+    _step("the fleet report")
+    data = gather(config, None, config.settings(ReportSettings).days)
+    path = write_page(data, config.settings(ReportSettings).path_for(data.period.last))
+    print(f"  {path}    open it in a browser (it needs no network)")
 
 
 def _demo_stream(config: Config) -> None:

@@ -99,7 +99,7 @@ def test_ingest_dag_stores_every_good_fault_once(airflow_home, cassandra, config
         assert len(rejections(cassandra, feed.url)) == len(reasons)     # no rejects twice
 
 
-def test_daily_dag_submits_the_job_and_checks_the_run(airflow_home, cassandra, config, tmp_path):
+def test_daily_dag_submits_the_job_checks_the_run_and_writes_the_report(airflow_home, cassandra, config, tmp_path):
     for table in ("faults", "pending_faults", "pending_generations"):
         cassandra.execute(f"TRUNCATE {table}")
     db_url = f"sqlite:///{tmp_path / 'dag.db'}"
@@ -121,13 +121,16 @@ def test_daily_dag_submits_the_job_and_checks_the_run(airflow_home, cassandra, c
                        connections={"fleetwatch_spark": {"conn_type": "spark", "host": "local[2]"},
                                     "fleetwatch_db": {"conn_type": "generic",
                                                       "extra": {"url": db_url}}},
-                       extra_env={"FLEETWATCH_DAILY_START": "2005-01-01"})
+                       extra_env={"FLEETWATCH_DAILY_START": "2005-01-01",
+                                  "FLEETWATCH_REPORT_DIR": str(tmp_path / "reports")})
     # Triggered when the day's scheduled run is due: it processes the day that ended.
     outcome = home.test_dag("fleetwatch_daily", "2005-06-02T00:30:00+00:00")
     assert outcome["state"] == "success", outcome["log"]
     assert outcome["data_interval"] == ["2005-06-01T00:30:00+00:00", "2005-06-02T00:30:00+00:00"]
     assert outcome["tasks"] == {"wait_for_ingestion": "success", "run_daily_job": "success",
-                                "check_run": "success", "notify": "success"}
+                                "check_run": "success", "report": "success", "notify": "success"}
+    report_page = (tmp_path / "reports" / "2005-06-01.html").read_text()
+    assert "fleet report 2005-05-03 … 2005-06-01" in report_page
     with Session(engine) as session:
         runs = session.query(JobRun).filter(JobRun.day == day).all()
         violations = session.execute(text("SELECT COUNT(*) FROM violations")).scalar_one()

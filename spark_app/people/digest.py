@@ -133,12 +133,15 @@ def _span(group: ViolationGroup) -> str:
     return first if first == last else f"{first} – {last}"
 
 
-def plain_text(day: date, route: RouteRule, groups: Sequence[ViolationGroup]) -> str:
+def plain_text(day: date, route: RouteRule, groups: Sequence[ViolationGroup],
+               report_url: str | None = None) -> str:
     total = sum(group.violations for group in groups)
     serials = len({group.serial_number for group in groups})
     lines = [f"fleetwatch digest of received day {day.isoformat()}, for {describe_route(route)}",
              f"{total} new violation(s) on {serials} machine(s); silenced ones are not listed.",
              "Instants are UTC.", ""]
+    if report_url:
+        lines[-1:-1] = [f"The fleet report of the day: {report_url}"]
     for severity, rules in by_severity_rule_serial(groups):
         count = sum(group.violations for rule in rules for group in rule)
         lines.append(f"{severity.upper()} ({count})")
@@ -155,12 +158,14 @@ def plain_text(day: date, route: RouteRule, groups: Sequence[ViolationGroup]) ->
 
 
 def html_text(day: date, route: RouteRule, groups: Sequence[ViolationGroup],
-              chart_cid: str) -> str:
+              chart_cid: str, report_url: str | None = None) -> str:
     esc = html.escape
     parts = [f"<p>fleetwatch digest of received day <b>{day.isoformat()}</b>, for "
              f"{esc(describe_route(route))}. Silenced violations are not listed; "
              "instants are UTC.</p>",
              f'<p><img src="cid:{chart_cid[1:-1]}" alt="violations per day"></p>']
+    if report_url:
+        parts.append(f'<p><a href="{esc(report_url)}">The fleet report of the day</a></p>')
     for severity, rules in by_severity_rule_serial(groups):
         parts.append(f"<h3>{esc(severity)} "
                      f"({sum(g.violations for rule in rules for g in rule)})</h3>")
@@ -178,9 +183,11 @@ def html_text(day: date, route: RouteRule, groups: Sequence[ViolationGroup],
 
 
 def compose(day: date, route: RouteRule, groups: Sequence[ViolationGroup], chart_png: bytes,
-            sender: str, now: datetime | None = None) -> EmailMessage:
+            sender: str, now: datetime | None = None,
+            report_url: str | None = None) -> EmailMessage:
     """multipart/alternative: the plain text, and HTML with the chart inline
-    (multipart/related, by Content-ID)."""
+    (multipart/related, by Content-ID); both link to the day's fleet report when
+    report.base_url says where reports are served."""
     total = sum(group.violations for group in groups)
     worst = min(groups, key=lambda group: severity_rank(group.severity)).severity
     message = EmailMessage()
@@ -193,8 +200,8 @@ def compose(day: date, route: RouteRule, groups: Sequence[ViolationGroup], chart
     message["X-Fleetwatch-Kind"] = "digest"
     message["X-Fleetwatch-Digest"] = f"{day.isoformat()} {route.key}"
     chart_cid = make_msgid(domain="fleetwatch")
-    message.set_content(plain_text(day, route, groups), cte="quoted-printable")
-    message.add_alternative(html_text(day, route, groups, chart_cid), subtype="html",
+    message.set_content(plain_text(day, route, groups, report_url), cte="quoted-printable")
+    message.add_alternative(html_text(day, route, groups, chart_cid, report_url), subtype="html",
                             cte="quoted-printable")
     message.get_payload()[1].add_related(chart_png, maintype="image", subtype="png",
                                          cid=chart_cid, filename="violations-per-day.png")

@@ -35,7 +35,7 @@ from spark_app.common.relational import engine_from_config
 from spark_app.common.settings import CassandraSettings, SmtpSettings
 from spark_app.people import digest
 from spark_app.people.routes import RouteStore, default_route
-from spark_app.people.settings import NotifySettings
+from spark_app.people.settings import NotifySettings, ReportLink
 
 QUEUE = "digest"  # the outbox queue of digests; the stream delivers its own, "smtp"
 KIND = "digest"
@@ -150,7 +150,8 @@ def notify_day(engine: Engine, outbox: CassandraOutbox, mailer: SmtpMailer, conf
         chart = digest.chart_counts(engine, route, routes, day, settings.chart_days)
         days = [day - timedelta(days=n) for n in reversed(range(settings.chart_days))]
         png = to_png(violations_per_day(chart, days, title=f"Violations per day, {key}"))
-        message = digest.compose(day, route, groups, png, smtp.sender, now())
+        message = digest.compose(day, route, groups, png, smtp.sender, now(),
+                                 config.settings(ReportLink).url_for(day))
         mails.append(OutgoingMail(message_id, datetime.combine(day, time(), tzinfo=UTC), key,
                                   KIND, message))
         ledger.record_queued(day, key, route.recipients, message_id, count, now())

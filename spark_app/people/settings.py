@@ -28,3 +28,15 @@ class NotifySettings:
             raise ConfigError(
                 f"notify.temperature_severity ({env_name('notify', 'temperature_severity')}) "
                 f"must be one of {', '.join(SEVERITIES)}, got {self.temperature_severity!r}")
+
+
+@dataclass(frozen=True)
+class ReportLink:
+    """The one key of [report] the digest reads (the report's own view is the report
+    box's): where the reports are served, so a digest can link to its day's page."""
+    SECTION: ClassVar[str] = "report"
+
+    base_url: str
+
+    def url_for(self, day) -> str | None:
+        return f"{self.base_url.rstrip('/')}/{day.isoformat()}.html" if self.base_url else None

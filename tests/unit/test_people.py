@@ -110,3 +110,21 @@ def test_the_plain_text_lists_counts_actions_and_where():
         "WARNING (1)\n  rule 2 (JAP): 1 violation(s)\n    action: action 2\n"
         "    JAP001 (site north, team hydraulics): 1 at 2016-11-16 10:00:00 – "
         "2016-11-16 11:00:00\n")
+
+
+def test_the_digest_links_to_the_days_report_when_reports_are_served():
+    from spark_app.people.digest import html_text
+    from spark_app.people.settings import ReportLink
+
+    url = ReportLink("https://fleet.example/reports/").url_for(datetime(2016, 11, 16).date())
+    assert url == "https://fleet.example/reports/2016-11-16.html"
+    assert ReportLink("").url_for(datetime(2016, 11, 16).date()) is None
+    text = plain_text(datetime(2016, 11, 16).date(), HYDRAULICS_WARN,
+                      [group("warning", 2, "JAP001")], url)
+    assert text.splitlines()[2:5] == [
+        "Instants are UTC.", "The fleet report of the day: "
+        "https://fleet.example/reports/2016-11-16.html", ""]
+    page = html_text(datetime(2016, 11, 16).date(), HYDRAULICS_WARN,
+                     [group("warning", 2, "JAP001")], "<chart@fleetwatch>", url)
+    assert ('<p><a href="https://fleet.example/reports/2016-11-16.html">'
+            "The fleet report of the day</a></p>") in page

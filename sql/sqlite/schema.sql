@@ -24,6 +24,7 @@ CREATE TABLE rules (
 	expression VARCHAR(4000) NOT NULL, 
 	description VARCHAR(1000), 
 	active BOOLEAN DEFAULT '1' NOT NULL, 
+	version INTEGER DEFAULT '1' NOT NULL, 
 	created_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	updated_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	PRIMARY KEY (id)
@@ -43,6 +44,16 @@ CREATE TABLE temperature_thresholds (
 	UNIQUE (model)
 );
 
+CREATE TABLE rule_versions (
+	rule_id INTEGER NOT NULL, 
+	version INTEGER NOT NULL, 
+	expression VARCHAR(4000) NOT NULL, 
+	description VARCHAR(1000), 
+	created_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	PRIMARY KEY (rule_id, version), 
+	FOREIGN KEY(rule_id) REFERENCES rules (id)
+);
+
 CREATE TABLE violations (
 	id INTEGER NOT NULL, 
 	rule_id INTEGER NOT NULL, 
@@ -50,6 +61,8 @@ CREATE TABLE violations (
 	ts DATETIME NOT NULL, 
 	detected_at DATETIME NOT NULL, 
 	run_id VARCHAR(36), 
+	rule_version INTEGER DEFAULT '1' NOT NULL, 
+	evidence TEXT, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_violations_rule_serial_ts UNIQUE (rule_id, serial_number, ts), 
 	FOREIGN KEY(rule_id) REFERENCES rules (id)

@@ -23,7 +23,9 @@ class ViolationFilter:
 
 @dataclass(frozen=True)
 class ViolationRow:
+    id: int  # what `violations explain ID` takes
     rule_id: int
+    rule_version: int
     model: str
     serial_number: str
     ts: datetime
@@ -35,7 +37,7 @@ class ViolationRow:
 
 
 def query_violations(engine: Engine, where: ViolationFilter) -> list[ViolationRow]:
-    query = (select(Violation.rule_id, Rule.model, Violation.serial_number, Violation.ts,
+    query = (select(Violation.id, Violation.rule_id, Violation.rule_version, Rule.model, Violation.serial_number, Violation.ts,
                     Violation.detected_at)
              .join(Rule, Rule.id == Violation.rule_id)
              .order_by(Violation.rule_id, Violation.serial_number, Violation.ts))
@@ -56,15 +58,16 @@ def print_violations(rows: list[ViolationRow], output_format: str, out: TextIO) 
         writer.writerow(["rule_id", "serial_number", "timestamp"])
         writer.writerows((row.rule_id, row.serial_number, row.timestamp) for row in rows)
     elif output_format == "json":
-        json.dump([{"rule_id": row.rule_id, "model": row.model,
+        json.dump([{"id": row.id, "rule_id": row.rule_id, "rule_version": row.rule_version,
+                    "model": row.model,
                     "serial_number": row.serial_number, "timestamp": row.timestamp,
                     "detected_at": format_iso_ms(_epoch_ms(row.detected_at))} for row in rows],
                   out, indent=1)
         out.write("\n")
     else:
-        out.write(f"{'rule':>5}  {'model':<10} {'serial':<14} timestamp\n")
+        out.write(f"{'id':>7}  {'rule':>5}  {'model':<10} {'serial':<14} timestamp\n")
         for row in rows:
-            out.write(f"{row.rule_id:>5}  {row.model:<10} {row.serial_number:<14} "
+            out.write(f"{row.id:>7}  {row.rule_id:>5}  {row.model:<10} {row.serial_number:<14} "
                       f"{row.timestamp}\n")
         out.write(f"({len(rows)} violation{'s' if len(rows) != 1 else ''})\n")
 

@@ -6,7 +6,6 @@ job stored; it reads only the window's partitions; nothing is written."""
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 import sys
 import time
@@ -24,7 +23,14 @@ from spark_app.daily.backtest import Backtest, diff, run_backtest, stored_violat
 from spark_app.daily.job import run_day
 from spark_app.daily.rule_store import RuleStore
 from tests.support import oracle
-from tests.support.daily_data import RULES, SHARDS, make_faults, received_days, write_faults
+from tests.support.daily_data import (
+    RULES,
+    SHARDS,
+    make_bursts,
+    make_faults,
+    received_days,
+    write_faults,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -39,27 +45,9 @@ def history(tmp_path, cassandra):
     create_tables(engine)
     store = RuleStore(engine)
     ids = {name: store.add(model, expression, name) for name, (model, expression) in RULES.items()}
-    faults = make_faults(seed=23, days=6, late=True) + bursts(seed=23, days=6)
+    faults = make_faults(seed=23, days=6, late=True) + make_bursts(seed=23, days=6)
     write_faults(cassandra, config, faults)
     return config, engine, ids, faults
-
-
-def bursts(seed: int, days: int) -> list[Fault]:
-    """Faults close together, so every AND of RULES has matches; a third of
-    them received 1 to 3 days late."""
-    rng = random.Random(seed)
-    start = datetime(2016, 11, 14, tzinfo=UTC)
-    found = []
-    for serial, model in [(f"JAP{n:05d}", "JAP") for n in range(8)] + [
-            (f"KOM{n:05d}", "KOM") for n in range(8, 12)]:
-        for _ in range(6):
-            at = start + timedelta(seconds=rng.randrange(days * 86_400))
-            for _ in range(4):
-                ts = at + timedelta(milliseconds=rng.randrange(150_000))
-                late = timedelta(days=rng.randint(1, 3)) if rng.random() < 0.33 else timedelta(0)
-                found.append(Fault.of(serial, model, "#" + rng.choice("ABCDE"), ts, ts + late,
-                                      SHARDS))
-    return found
 
 
 def _ms(value: datetime) -> int:

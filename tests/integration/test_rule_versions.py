@@ -22,7 +22,13 @@ from spark_app.common.relational import create_tables, engine_for_url
 from spark_app.daily.job import run_day
 from spark_app.daily.rule_store import RuleStore
 from tests.support import oracle
-from tests.support.daily_data import SHARDS, make_faults, received_days, write_faults
+from tests.support.daily_data import (
+    SHARDS,
+    make_bursts,
+    make_faults,
+    received_days,
+    write_faults,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -55,7 +61,7 @@ def test_an_edit_keeps_the_old_violations_and_the_new_version_finds_from_the_nex
     config, engine, rules = store
     pair = rules.add("JAP", "#A E:60 #B", "pair")
     ttied = rules.add("JAP", "(#A E:20m #B) OU #E tti:15m", "tti")
-    faults = make_faults(seed=29, days=5, late=True)
+    faults = make_faults(seed=29, days=5, late=True) + make_bursts(seed=29, days=5)
     write_faults(cassandra, config, faults)
     days = received_days(faults)
     for day in days[:3]:

@@ -98,4 +98,13 @@ def _derive(expr: Expr, faults: list[tuple[str, int]], instant: int, steps: list
 
 
 def _duration(ms: int) -> str:
-    return render_duration(ms) if ms % 1000 == 0 else f"{ms} ms"
+    """`ms` as days, hours, minutes and (decimal) seconds: `2h 35m 26.832s`, `30m`."""
+    seconds, millis = divmod(ms, 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{value}{unit}" for value, unit in ((days, "d"), (hours, "h"), (minutes, "m"))
+             if value]
+    if seconds or millis:
+        parts.append(f"{seconds}.{millis:03d}s" if millis else f"{seconds}s")
+    return " ".join(parts) or "0s"

@@ -106,6 +106,14 @@ def test_explain_shows_each_window_the_witness_satisfies():
     assert explain(rule, faults, 1_479_300_000_000) is None
 
 
+def test_explain_gives_distances_in_days_hours_minutes_and_seconds():
+    rule = parse_rule("#A E:6h #B")
+    steps = explain(rule, [("#A", 9_326_832), ("#B", 0)], 9_326_832)
+    assert steps[0].detail.endswith(": 2h 35m 26.832s apart, within 6h")
+    steps = explain(parse_rule("#A E:2d #B"), [("#A", 0), ("#B", 90_061_000)], 90_061_000)
+    assert steps[0].detail.endswith(": 1d 1h 1m 1s apart, within 2d")
+
+
 def test_explain_names_the_side_of_an_or():
     rule = parse_rule("(#A E:20 #B) OU (#C E:30 #D)")
     steps = explain(rule, [("#C", 5_000), ("#D", 30_000)], 30_000)

@@ -3,8 +3,8 @@ one model received on days D1 … D2, evaluated once over the whole window by th
 daily job's evaluator (tti included), optionally diffed with a stored rule's
 violations found by the runs of those days. Nothing is written anywhere.
 
-The faults are read day by day (partition keys pushed down, the model and the
-rule's tags as clustering restrictions), each day's relevant faults cached as
+The faults are read day by day (partition keys pushed down, the model as a
+clustering restriction, the rule's tags filtered), each day's relevant faults cached as
 it is read so progress can be shown in days; the evaluation then runs once
 over their union: about one read of those days' faults of that model.
 """

@@ -90,7 +90,7 @@ GROUP BY v.serial_number, r.model;
 -- team (NULL: not in the registry), its lifecycle state, and whether a silence
 -- covers it (by the violation's instant: a backfill answers as live did).
 {create} violations_detail AS
-SELECT v.id, v.rule_id, r.model, r.severity, r.action, v.serial_number, v.ts,
+SELECT v.id, v.rule_id, v.rule_version, r.model, r.severity, r.action, v.serial_number, v.ts,
        v.detected_at, v.run_id, e.site, e.team,
        COALESCE(st.state, 'open') AS state,
        CASE WHEN EXISTS (
@@ -131,8 +131,9 @@ VIEW_NAMES = tuple(reversed(re.findall(r"^\{create\} (\w+) AS$", VIEWS, flags=re
 # The view as the code queries it.
 VIOLATIONS_DETAIL = view_table(
     "violations_detail",
-    column("id", Integer), column("rule_id", Integer), column("model", String),
-    column("severity", String), column("action", String), column("serial_number", String),
+    column("id", Integer), column("rule_id", Integer), column("rule_version", Integer),
+    column("model", String), column("severity", String), column("action", String),
+    column("serial_number", String),
     column("ts", UtcTimestamp), column("detected_at", UtcTimestamp), column("run_id", String),
     column("site", String), column("team", String), column("state", String),
     column("silenced", Integer))

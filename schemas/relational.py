@@ -1,7 +1,7 @@
 """The relational tables (the thesis's PR_REGRAS and PR_VIOLACOES, plus the
-record of each daily run, and the people side: the equipment registry, routes,
-violation lifecycle, silences, the digests sent and the temperature breach
-episodes). Instants are naive datetimes in UTC."""
+record of each daily run and every version of each rule, and the people side:
+the equipment registry, routes, violation lifecycle, silences, the digests sent
+and the temperature breach episodes). Instants are naive datetimes in UTC."""
 
 from __future__ import annotations
 
@@ -53,12 +53,26 @@ class Rule(Base):
     expression: Mapped[str] = mapped_column(String(4000))
     description: Mapped[str | None] = mapped_column(String(1000))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # The current version (rule_versions); `expression` and `description` are its text.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp())
     updated_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp(),
                                                  onupdate=func.current_timestamp())
     severity: Mapped[str] = mapped_column(String(16), default="warning", server_default="warning")
     # What the technician should do about a violation of this rule (shown in the digest).
     action: Mapped[str | None] = mapped_column(String(1000))
+
+
+class RuleVersion(Base):
+    """Every expression a rule has had: `rules history`, and the text `violations
+    explain` shows for the version that found a violation."""
+    __tablename__ = "rule_versions"
+
+    rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    expression: Mapped[str] = mapped_column(String(4000))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UtcTimestamp, server_default=func.current_timestamp())
 
 
 class Violation(Base):
@@ -74,6 +88,11 @@ class Violation(Base):
     ts: Mapped[datetime] = mapped_column(UtcTimestamp, index=True)
     detected_at: Mapped[datetime] = mapped_column(UtcTimestamp)
     run_id: Mapped[str | None] = mapped_column(String(36))
+    # The rule version that found it (rows from before versions existed: 1).
+    rule_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The witness: the faults whose combination yields `ts`, as the JSON text
+    # [[tag, epoch ms], …] (rules.witness); null for rows from before evidence existed.
+    evidence: Mapped[str | None] = mapped_column(Text)
 
 
 class JobRun(Base):

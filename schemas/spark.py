@@ -181,11 +181,14 @@ EVALUATION_INPUT = _struct(
     ("scope", IntegerType(), False),
 )
 
-# A violation as the evaluation finds it (the relational `violations` key).
+# A violation as the evaluation finds it: the relational `violations` key, the
+# rule version that found it and its evidence (rules.witness).
 VIOLATION = _struct(
     ("rule_id", LongType(), True),
     ("serial_number", StringType(), True),
     ("ts", TimestampType(), True),
+    ("rule_version", IntegerType(), True),
+    ("evidence", StringType(), True),
 )
 
 # What the evaluation's single pass emits: a violation or a block of the next

@@ -106,6 +106,7 @@ def run_demo(config: Config, database: str = "sqlite") -> int:
             print(f"  {serial}  {model}  {count}")
 
     _demo_people(config, engine, days_between(first, last))
+    _demo_authoring(engine, first, last)
     _demo_stream(config)
 
     _step("where to look")
@@ -236,6 +237,44 @@ def _demo_report(config: Config) -> None:
     data = gather(config, None, config.settings(ReportSettings).days)
     path = write_page(data, config.settings(ReportSettings).path_for(data.period.last))
     print(f"  {path}    open it in a browser (it needs no network)")
+
+
+def _demo_authoring(engine, first: date, last: date) -> None:
+    """A technician's loop: backtest a draft (a stored pair rule with its window
+    doubled) over the days just run, against the stored rule, then explain one
+    of the stored rule's violations by its witness faults."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import func, select
+
+    from rules.ast import And, Rule, render
+    from rules.parser import parse_rule
+    from schemas.relational import Violation
+    from spark_app.daily.rule_store import RuleStore
+
+    stored = next((rule for rule in RuleStore(engine).list()
+                   if isinstance(parse_rule(rule.expression).expr, And)), None)
+    if stored is None:
+        return
+    parsed = parse_rule(stored.expression)
+    draft = render(Rule(And(parsed.expr.left, parsed.expr.right, 2 * parsed.expr.window_ms),
+                        parsed.tti_ms))
+    fleetwatch = [sys.executable, "-m", "spark_app.cli"]
+    _step(f"backtest a draft of rule {stored.id} over the days received, against it")
+    command = ["rules", "backtest", draft, "--model", stored.model, "--from", str(first),
+               "--to", str(last), "--against", str(stored.id)]
+    print("$ fleetwatch " + " ".join(f"'{arg}'" if " " in arg else arg for arg in command),
+          flush=True)
+    subprocess.run([*fleetwatch, *command], check=True)
+    with engine.connect() as connection:
+        violation_id = connection.execute(select(func.max(Violation.id)).where(
+            Violation.rule_id == stored.id)).scalar()
+    if violation_id is None:
+        return
+    _step(f"why violation {violation_id} exists")
+    print(f"$ fleetwatch violations explain {violation_id}", flush=True)
+    subprocess.run([*fleetwatch, "violations", "explain", str(violation_id)], check=True)
 
 
 def _demo_stream(config: Config) -> None:

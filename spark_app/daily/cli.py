@@ -13,7 +13,7 @@ from spark_app.common.cli_args import (
     whole_number,
 )
 from spark_app.common.config import load_config
-from spark_app.common.output import add_format_option
+from spark_app.common.output import Column, add_format_option, write_listing
 
 
 def add_commands(commands) -> None:
@@ -66,6 +66,11 @@ def _add_violations_commands(commands) -> None:
     opened = steps.add_parser("open", help="violations not resolved yet, per serial, with age")
     add_format_option(opened)
     opened.set_defaults(handler=run_violations_open)
+    explain = steps.add_parser(
+        "explain", help="why violation ID exists: its rule version and witness faults")
+    explain.add_argument("violation_id", type=whole_number, metavar="ID")
+    add_format_option(explain)
+    explain.set_defaults(handler=run_violations_explain)
 
 
 def _add_rules_commands(commands) -> None:
@@ -97,6 +102,38 @@ def _add_rules_commands(commands) -> None:
     disable = rule_commands.add_parser("disable", help="deactivate a rule")
     disable.add_argument("rule_id", type=whole_number, metavar="ID")
     disable.set_defaults(handler=run_rules_disable)
+    enable = rule_commands.add_parser("enable", help="activate a rule again")
+    enable.add_argument("rule_id", type=int, metavar="ID")
+    enable.set_defaults(handler=run_rules_enable)
+    edit = rule_commands.add_parser(
+        "edit", help="store a new version of a rule; earlier versions and their violations stay")
+    edit.add_argument("rule_id", type=int, metavar="ID")
+    edit.add_argument("--expression", metavar="EXPR")
+    edit.add_argument("--description")
+    edit.add_argument("--severity", choices=SEVERITIES,
+                      help="the rule's severity from now on (not a new version)")
+    edit.add_argument("--action", metavar="TEXT",
+                      help="what to do about a violation, from now on (not a new version)")
+    edit.set_defaults(handler=run_rules_edit)
+    history = rule_commands.add_parser("history", help="the versions of a rule, with their dates")
+    history.add_argument("rule_id", type=int, metavar="ID")
+    add_format_option(history)
+    history.set_defaults(handler=run_rules_history)
+    backtest = rule_commands.add_parser(
+        "backtest", help="what a rule would have found over the faults received on some days "
+                         "(nothing is written)")
+    backtest.add_argument("expression", nargs="?", metavar="EXPR",
+                          help="a draft rule (with --model), or give --rule ID")
+    backtest.add_argument("--model", help="the equipment model EXPR is for")
+    backtest.add_argument("--rule", type=int, metavar="ID", help="a stored rule, as it is now")
+    backtest.add_argument("--from", dest="first_day", required=True, type=iso_day,
+                          metavar="YYYY-MM-DD", help="first received day")
+    backtest.add_argument("--to", dest="last_day", required=True, type=iso_day,
+                          metavar="YYYY-MM-DD", help="last received day")
+    backtest.add_argument("--against", type=int, metavar="ID",
+                          help="diff with rule ID's violations found by the runs of those days")
+    add_format_option(backtest)
+    backtest.set_defaults(handler=run_rules_backtest)
     importing = rule_commands.add_parser(
         "import", help="import model,expression[,description,severity,action] rows, "
                        "all or nothing")
@@ -157,6 +194,58 @@ def run_rules_disable(args) -> int:
     return EXIT_OK
 
 
+def run_rules_enable(args) -> int:
+    if not _rule_store(args).enable(args.rule_id):
+        print(f"fleetwatch: no rule with id {args.rule_id}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"rule {args.rule_id} enabled")
+    return EXIT_OK
+
+
+def run_rules_edit(args) -> int:
+    from rules.errors import RuleSyntaxError
+    from spark_app.daily.rule_store import UnknownRule
+
+    if all(value is None for value in (args.expression, args.description, args.severity,
+                                        args.action)):
+        print("fleetwatch: nothing to edit: give --expression, --description, --severity "
+              "and/or --action", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        edit = _rule_store(args).edit(args.rule_id, args.expression, args.description,
+                                      args.severity, args.action)
+    except (RuleSyntaxError, ValueError) as error:
+        print(f"fleetwatch: rule refused: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except UnknownRule as error:
+        print(f"fleetwatch: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if edit.changed:
+        print(f"rule {edit.rule_id} is now at version {edit.version}")
+    elif edit.attributes_changed:
+        print(f"rule {edit.rule_id} still at version {edit.version}; severity and action set")
+    else:
+        print(f"rule {edit.rule_id} unchanged at version {edit.version}")
+    return EXIT_OK
+
+
+def run_rules_history(args) -> int:
+    from spark_app.daily.rule_store import UnknownRule
+
+    try:
+        versions = _rule_store(args).history(args.rule_id)
+    except UnknownRule as error:
+        print(f"fleetwatch: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    write_listing([{"rule_id": version.rule_id, "version": version.version,
+                    "created_at": version.created_at, "expression": version.expression,
+                    "description": version.description} for version in versions],
+                  [Column("version", align_right=True), Column("created_at"),
+                   Column("expression"), Column("description")],
+                  args.format, sys.stdout, noun="version")
+    return EXIT_OK
+
+
 def run_rules_import(args) -> int:
     from spark_app.daily.rule_store import RuleImportError
 
@@ -169,6 +258,46 @@ def run_rules_import(args) -> int:
         return EXIT_BAD_INPUT
     print(f"imported {len(ids)} rule(s): " + ", ".join(map(str, ids)))
     return EXIT_OK
+
+
+def run_rules_backtest(args) -> int:
+    from rules.errors import RuleSyntaxError
+    from rules.parser import parse_rule
+    from spark_app.daily.backtest import Backtest
+    from spark_app.daily.main import days_between
+
+    if (args.expression is None) == (args.rule is None):
+        return _refuse("give a draft rule EXPR with --model, or a stored rule with --rule ID")
+    if args.expression is not None and args.model is None:
+        return _refuse("EXPR needs --model: the equipment model whose faults it reads")
+    try:
+        days_between(args.first_day, args.last_day)
+    except ValueError as error:
+        return _refuse(str(error).replace("--day", "--from"))
+    expression, model = args.expression, args.model
+    if args.rule is not None or args.against is not None:
+        store = _rule_store(args)
+        for rule_id in filter(None, (args.rule, args.against)):
+            if store.get(rule_id) is None:
+                return _refuse(f"no rule with id {rule_id}")
+        if args.rule is not None:
+            stored = store.get(args.rule)
+            expression, model = stored.expression, model or stored.model
+    try:
+        rule = parse_rule(expression)
+    except RuleSyntaxError as error:
+        print(f"invalid rule: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from spark_app.daily.backtest_report import backtest_and_print
+
+    return backtest_and_print(load_config(args.config),
+                              Backtest(rule, model, args.first_day, args.last_day),
+                              args.against, args.format, sys.stdout, sys.stderr)
+
+
+def _refuse(message: str) -> int:
+    print(f"fleetwatch: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def run_daily(args) -> int:
@@ -228,6 +357,19 @@ def run_violations_open(args) -> int:
 
     records = open_per_serial(engine_from_config(load_config(args.config)), datetime.now(UTC))
     print_open_per_serial(records, args.format, sys.stdout)
+    return EXIT_OK
+
+
+def run_violations_explain(args) -> int:
+    from spark_app.common.relational import engine_from_config
+    from spark_app.daily.violation_explain import explain_violation, print_explanation
+
+    explanation = explain_violation(engine_from_config(load_config(args.config)),
+                                    args.violation_id)
+    if explanation is None:
+        print(f"fleetwatch: no violation with id {args.violation_id}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print_explanation(explanation, args.format, sys.stdout)
     return EXIT_OK
 
 

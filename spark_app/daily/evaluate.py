@@ -76,6 +76,7 @@ class Evaluation:
     for the rules it does not.
     """
     expressions: Mapping[int, str]
+    versions: Mapping[int, int]  # rule id -> the version its expression is
     rule_tags: tuple[tuple[str, str, int], ...]  # (model, tag, rule_id)
     scope_rules: Mapping[int, frozenset[int]]
     db_url: str
@@ -113,14 +114,15 @@ class Evaluation:
                 yield _block_rows(blocks)
             found = self.violations(faults, rules, tti, rule_tags)
             if not found.empty:
-                yield _violation_rows(found)
+                yield _violation_rows(found, self.versions)
         blocks = list(packer.flush())
         if blocks:
             yield _block_rows(blocks)
 
     def violations(self, faults: pd.DataFrame, rules: dict[int, Rule], tti: dict[int, int],
                    rule_tags: pd.DataFrame) -> pd.DataFrame:
-        """The new violations of whole serials (rule_id, serial_number, ts: ms)."""
+        """The new violations of whole serials (rule_id, serial_number, ts: ms,
+        evidence)."""
         # Only a (rule, serial) with a fresh fault (the day's own, or one read
         # again for a rule no generation serves) can hold a violation not found
         # on an earlier day.
@@ -133,7 +135,8 @@ class Evaluation:
         fanned = fanned[_any_in_group(groups, fanned["scope"].to_numpy() <= TODAY)]
         if fanned.empty:
             return pd.DataFrame(columns=VIOLATION_COLUMNS)
-        found = evaluate_frame(fanned[["rule_id", "serial_number", "tag", "ts"]], rules)
+        found = evaluate_frame(fanned[["rule_id", "serial_number", "tag", "ts"]], rules,
+                               witness=True)
         if tti and not found.empty:
             found = apply_tti(found, self._anchors(found, tti), tti)
         return found
@@ -176,7 +179,9 @@ class Evaluation:
             engine_for_url(self.db_url),
             (pd.DataFrame({"rule_id": batch["rule_id"].to_numpy(np.int64),
                            "serial_number": batch["serial_number"].to_numpy(),
-                           "ts": pd.to_datetime(batch["ts"], utc=True).dt.tz_localize(None)})
+                           "ts": pd.to_datetime(batch["ts"], utc=True).dt.tz_localize(None),
+                           "rule_version": batch["rule_version"].to_numpy(np.int64),
+                           "evidence": batch["evidence"].to_numpy()})
              for batch in batches),
             self.detected_at, self.run_id, self.upsert_batch_size)
         yield pd.DataFrame({"found": [found], "new": [new]})
@@ -190,12 +195,15 @@ def _any_in_group(groups: np.ndarray, flags: np.ndarray) -> np.ndarray:
     return flagged[codes]
 
 
-def _violation_rows(found: pd.DataFrame) -> pd.DataFrame:
+def _violation_rows(found: pd.DataFrame, versions: Mapping[int, int]) -> pd.DataFrame:
     count = len(found)
+    rule_ids = found["rule_id"].to_numpy(np.int64)
     return pd.DataFrame({
-        "rule_id": found["rule_id"].to_numpy(np.int64),
+        "rule_id": rule_ids,
         "serial_number": found["serial_number"].to_numpy(),
         "ts": found["ts"].to_numpy(np.int64).astype("datetime64[ms]").astype("datetime64[ns]"),
+        "rule_version": pd.Series(rule_ids).map(versions).to_numpy(np.int32),
+        "evidence": found["evidence"].to_numpy(),
         "shard": pd.array([None] * count, dtype="Int32"),
         "block": pd.array([None] * count, dtype="Int32"),
         "faults": pd.array([None] * count, dtype="Int32"),
@@ -210,6 +218,8 @@ def _block_rows(blocks: list[tuple[int, int, int, bytes]]) -> pd.DataFrame:
         "rule_id": pd.array([None] * count, dtype="Int64"),
         "serial_number": [None] * count,
         "ts": np.full(count, np.datetime64("NaT"), dtype="datetime64[ns]"),
+        "rule_version": pd.array([None] * count, dtype="Int32"),
+        "evidence": [None] * count,
         "shard": np.array(shards, dtype=np.int32),
         "block": np.array(block_ids, dtype=np.int32),
         "faults": np.array(faults, dtype=np.int32),

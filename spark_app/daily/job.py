@@ -133,7 +133,8 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
             pending_seen, F.count(F.lit(1)).alias("rows"))
 
         evaluation = Evaluation(
-            rulebook.expressions(), tuple(rulebook.tag_rows()), plan.scope_rules,
+            rulebook.expressions(), rulebook.versions(), tuple(rulebook.tag_rows()),
+            plan.scope_rules,
             config.database_url(), result.run_id, _utcnow().replace(tzinfo=None),
             daily.upsert_batch_size, shards, daily.block_rows)
         partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from rules.ast import Rule as ParsedRule
+from rules.ast import render
 from rules.errors import RuleSyntaxError
 from rules.parser import parse_rule
 from schemas.relational import Rule
@@ -21,12 +22,15 @@ class ActiveRule:
     model: str
     expression: str
     parsed: ParsedRule
+    version: int = 1
 
     @property
     def fingerprint(self) -> str:
-        """What decides which faults are pending for this rule: its model and tags.
-        A generation built for the same fingerprint serves the rule unchanged."""
-        key = self.model + "\0" + "\0".join(sorted(self.parsed.tags))
+        """What a generation must have been built for to serve this rule: its
+        model and tags (which faults are pending) and its expression, canonical:
+        an edited expression is a changed rule, which sees the recent past again
+        from `faults`; an edit of its description or a new spacing is not."""
+        key = "\0".join([self.model, *sorted(self.parsed.tags), render(self.parsed)])
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -57,6 +61,9 @@ class Rulebook:
     def expressions(self) -> dict[int, str]:
         return {rule_id: rule.expression for rule_id, rule in self.rules.items()}
 
+    def versions(self) -> dict[int, int]:
+        return {rule_id: rule.version for rule_id, rule in self.rules.items()}
+
     def fingerprints(self) -> dict[int, str]:
         return {rule_id: rule.fingerprint for rule_id, rule in self.rules.items()}
 
@@ -71,5 +78,5 @@ def load_rulebook(engine: Engine) -> Rulebook:
         except RuleSyntaxError as error:
             skipped.append(SkippedRule(row.id, f"does not parse: {error}"))
             continue
-        rules[row.id] = ActiveRule(row.id, row.model, row.expression, parsed)
+        rules[row.id] = ActiveRule(row.id, row.model, row.expression, parsed, row.version)
     return Rulebook(rules, skipped)

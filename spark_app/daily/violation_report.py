@@ -32,7 +32,7 @@ TABLE = (Column("id", align_right=True), Column("rule_id", "rule", align_right=T
          Column("silenced"))
 # --all-columns: every column, in the table and the CSV (JSON always has them all)
 ALL_COLUMNS = (Column("id", align_right=True), Column("rule_id", align_right=True),
-               Column("model"), Column("severity"), Column("serial_number"),
+               Column("rule_version", align_right=True), Column("model"), Column("severity"), Column("serial_number"),
                Column("timestamp"), Column("detected_at"), Column("site"), Column("team"),
                Column("state"), Column("silenced"))
 
@@ -40,7 +40,7 @@ ALL_COLUMNS = (Column("id", align_right=True), Column("rule_id", align_right=Tru
 def query_violations(engine: Engine, where: ViolationFilter) -> list[dict]:
     """One record per violation, with every column of ALL_COLUMNS."""
     v = VIOLATIONS_DETAIL.c
-    query = (select(v.id, v.rule_id, v.model, v.severity, v.serial_number,
+    query = (select(v.id, v.rule_id, v.rule_version, v.model, v.severity, v.serial_number,
                     v.ts.label("timestamp"), v.detected_at, v.site, v.team, v.state,
                     v.silenced)
              .order_by(v.rule_id, v.serial_number, v.ts))

@@ -45,7 +45,7 @@ GROUP BY v.serial_number, r.model;
 -- team (NULL: not in the registry), its lifecycle state, and whether a silence
 -- covers it (by the violation's instant: a backfill answers as live did).
 CREATE OR REPLACE VIEW violations_detail AS
-SELECT v.id, v.rule_id, r.model, r.severity, r.action, v.serial_number, v.ts,
+SELECT v.id, v.rule_id, v.rule_version, r.model, r.severity, r.action, v.serial_number, v.ts,
        v.detected_at, v.run_id, e.site, e.team,
        COALESCE(st.state, 'open') AS state,
        CASE WHEN EXISTS (

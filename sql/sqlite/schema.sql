@@ -66,6 +66,7 @@ CREATE TABLE rules (
 	expression VARCHAR(4000) NOT NULL, 
 	description VARCHAR(1000), 
 	active BOOLEAN DEFAULT '1' NOT NULL, 
+	version INTEGER DEFAULT '1' NOT NULL, 
 	created_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	updated_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL, 
 	severity VARCHAR(16) DEFAULT 'warning' NOT NULL, 
@@ -104,6 +105,16 @@ CREATE TABLE temperature_thresholds (
 	UNIQUE (model)
 );
 
+CREATE TABLE rule_versions (
+	rule_id INTEGER NOT NULL, 
+	version INTEGER NOT NULL, 
+	expression VARCHAR(4000) NOT NULL, 
+	description VARCHAR(1000), 
+	created_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL, 
+	PRIMARY KEY (rule_id, version), 
+	FOREIGN KEY(rule_id) REFERENCES rules (id)
+);
+
 CREATE TABLE silences (
 	id INTEGER NOT NULL, 
 	serial_number VARCHAR(64), 
@@ -129,6 +140,8 @@ CREATE TABLE violations (
 	ts DATETIME NOT NULL, 
 	detected_at DATETIME NOT NULL, 
 	run_id VARCHAR(36), 
+	rule_version INTEGER DEFAULT '1' NOT NULL, 
+	evidence TEXT, 
 	PRIMARY KEY (id), 
 	CONSTRAINT uq_violations_rule_serial_ts UNIQUE (rule_id, serial_number, ts), 
 	FOREIGN KEY(rule_id) REFERENCES rules (id)

@@ -51,9 +51,10 @@ def test_the_violations_csv_is_the_stable_one_and_all_columns_add_the_rest(store
                           "1,JAP00200,2016-11-16T13:34:00.000Z\n")
     every = fleetwatch(stored, "violations", "--format", "csv", "--all-columns")
     assert every.stdout == (
-        "id,rule_id,model,severity,serial_number,timestamp,detected_at,site,team,state,silenced\n"
-        "2,1,JAP,warning,JAP00100,2016-11-16T09:00:00.250Z,2016-11-17T00:31:05.000Z,,,open,no\n"
-        "1,1,JAP,warning,JAP00200,2016-11-16T13:34:00.000Z,2016-11-17T00:31:05.000Z,,,open,no\n")
+        "id,rule_id,rule_version,model,severity,serial_number,timestamp,detected_at,site,team,"
+        "state,silenced\n"
+        "2,1,1,JAP,warning,JAP00100,2016-11-16T09:00:00.250Z,2016-11-17T00:31:05.000Z,,,open,no\n"
+        "1,1,1,JAP,warning,JAP00200,2016-11-16T13:34:00.000Z,2016-11-17T00:31:05.000Z,,,open,no\n")
 
 
 def test_violations_as_a_table_and_as_json(stored):
@@ -64,7 +65,7 @@ def test_violations_as_a_table_and_as_json(stored):
         "(2 violations)\n")
     assert json.loads(fleetwatch(stored, "violations", "--format", "json",
                                  "--serial", "JAP00200").stdout) == [
-        {"id": 1, "rule_id": 1, "model": "JAP", "severity": "warning",
+        {"id": 1, "rule_id": 1, "rule_version": 1, "model": "JAP", "severity": "warning",
          "serial_number": "JAP00200", "timestamp": "2016-11-16T13:34:00.000Z",
          "detected_at": "2016-11-17T00:31:05.000Z", "site": None, "team": None, "state": "open",
          "silenced": False}]

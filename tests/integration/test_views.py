@@ -76,9 +76,10 @@ def test_violations_command(db_url):
     assert violations_cli(db_url, "--format", "csv", "--day", "2016-11-17", "--serial",
                           "JAP00100").splitlines()[1:] == ["2,JAP00100,2016-11-17T09:00:00.250Z"]
     as_json = json.loads(violations_cli(db_url, "--format", "json", "--rule", "3"))
-    # the JSON also carries the id and lifecycle state, severity, site and team (issue 17)
-    assert as_json == [{"id": 5, "rule_id": 3, "model": "KOM", "severity": "warning",
-                        "serial_number": "KOM00001", "timestamp": "2016-11-17T23:59:59.999Z",
+    # the JSON also carries the id, the rule version and lifecycle state, severity, site, team
+    assert as_json == [{"id": 5, "rule_id": 3, "rule_version": 1, "model": "KOM",
+                        "severity": "warning", "serial_number": "KOM00001",
+                        "timestamp": "2016-11-17T23:59:59.999Z",
                         "detected_at": "2016-11-18T00:00:00.000Z", "site": None, "team": None,
                         "state": "open", "silenced": False}]
     assert "(5 violations)" in violations_cli(db_url)

@@ -51,3 +51,21 @@ def test_new_keys_are_inserted_once_and_the_first_detection_is_kept(engine, tran
 def test_nothing_to_upsert(engine):
     assert upsert_violations(engine, iter([]), FIRST_RUN, "run-1", 10) == (0, 0)
     assert stored(engine) == []
+
+
+def test_a_newer_version_matching_a_stored_instant_keeps_the_earlier_row(engine):
+    rules = RuleStore(engine)
+    rule = rules.add("JAP", "#1.1.1.1")
+    first = frame([(rule, "S1", "2016-11-16 10:00:00")]).assign(
+        rule_version=[1], evidence=['[["#1.1.1.1",1479290400000]]'])
+    assert upsert_violations(engine, [first], FIRST_RUN, "run-1", 10) == (1, 1)
+    again = frame([(rule, "S1", "2016-11-16 10:00:00"), (rule, "S1", "2016-11-16 11:00:00")]
+                  ).assign(rule_version=[2, 2], evidence=['[["#1.2.2.2",1479290400000]]',
+                                                          '[["#1.2.2.2",1479294000000]]'])
+    assert upsert_violations(engine, [again], RERUN, "run-2", 10) == (2, 1)
+    with engine.connect() as connection:
+        rows = connection.execute(select(Violation.ts, Violation.rule_version, Violation.evidence,
+                                         Violation.run_id).order_by(Violation.ts)).all()
+    assert [tuple(row) for row in rows] == [
+        (datetime(2016, 11, 16, 10), 1, '[["#1.1.1.1",1479290400000]]', "run-1"),
+        (datetime(2016, 11, 16, 11), 2, '[["#1.2.2.2",1479294000000]]', "run-2")]

@@ -50,6 +50,24 @@ def make_faults(seed: int, days: int, late: bool) -> list[Fault]:
     return faults
 
 
+def make_bursts(seed: int, days: int) -> list[Fault]:
+    """Faults close together, so every AND of RULES has matches; a third of
+    them received 1 to 3 days late."""
+    rng = random.Random(seed)
+    start = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
+    found = []
+    for serial, model in [(f"JAP{n:05d}", "JAP") for n in range(8)] + [
+            (f"KOM{n:05d}", "KOM") for n in range(8, 12)]:
+        for _ in range(6):
+            at = start + timedelta(seconds=rng.randrange(days * 86_400))
+            for _ in range(4):
+                ts = at + timedelta(milliseconds=rng.randrange(150_000))
+                late = timedelta(days=rng.randint(1, 3)) if rng.random() < 0.33 else timedelta(0)
+                found.append(Fault.of(serial, model, "#" + rng.choice("ABCDE"), ts, ts + late,
+                                      SHARDS))
+    return found
+
+
 def write_faults(cassandra, config, faults):
     assert config.get("cassandra", "shards") == SHARDS
     FaultWriter(cassandra, config.get("cassandra", "keyspace")).write(faults)

@@ -19,7 +19,7 @@ def faults_frame(rows):
 
 def evaluation(scope_rules=None):
     return Evaluation(
-        expressions={1: "#A E:60 #B", 2: "#C"},
+        expressions={1: "#A E:60 #B", 2: "#C"}, versions={1: 1, 2: 3},
         rule_tags=(("JAP", "#A", 1), ("JAP", "#B", 1), ("JAP", "#C", 2)),
         scope_rules=scope_rules or {}, db_url="sqlite://", run_id="r",
         detected_at=datetime(2016, 11, 17), upsert_batch_size=10, shards=4, block_rows=3)
@@ -71,3 +71,22 @@ def test_pending_rows_count_only_for_the_rules_of_their_scope():
     found = run.violations(faults, rules, tti, rule_tags)
     assert sorted(map(tuple, found[["rule_id", "serial_number", "ts"]].to_numpy().tolist())) == \
         [(1, "JAP1", T0 + 30_000), (2, "JAP1", T0 + 50_000)]  # stamped at the later fault
+
+
+def test_violations_carry_their_witness_and_rule_version_across_days():
+    """The pair completed today is witnessed by the pending fault of D-1 it
+    combined with; each row records the version of the rule that found it."""
+    from spark_app.daily.evaluate import _violation_rows
+
+    run = evaluation(scope_rules={1: frozenset({1, 2})})
+    rules, tti = run.rules()
+    rule_tags = pd.DataFrame(list(run.rule_tags), columns=["model", "tag", "rule_id"])
+    faults = faults_frame([
+        ("JAP1", "JAP", "#A", T0, 1),
+        ("JAP1", "JAP", "#B", T0 + 30_000, 0),
+        ("JAP1", "JAP", "#C", T0 + 50_000, 0),
+    ])
+    rows = _violation_rows(run.violations(faults, rules, tti, rule_tags), run.versions)
+    assert rows[["rule_id", "rule_version", "evidence"]].to_numpy().tolist() == [
+        [1, 1, '[["#A",1479300000000],["#B",1479300030000]]'],
+        [2, 3, '[["#C",1479300050000]]']]

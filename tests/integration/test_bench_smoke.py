@@ -40,3 +40,21 @@ def test_smoke_run_writes_results_and_tables(cassandra, tmp_path):
     assert "| fleetwatch ingest (JSON lines) |" in report
     assert "| the two required parts, summed |" in report
     assert "| vectorised (one pass over all groups) |" in report
+
+
+def test_realistic_day_smoke_run_times_the_floor_and_the_job_as_processes(cassandra, tmp_path):
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "FLEETWATCH_CASSANDRA_KEYSPACE"}
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", "smoke", "--only", "pd", "--out",
+         str(tmp_path)], cwd=PROJECT_HOME, env=environment, capture_output=True, text=True,
+        timeout=1200)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert sorted(results["pd.reads_s"]) == ["partition", "per-shard", "token-scan"]
+    assert results["pd.floor"] == min(results["pd.reads_s"], key=results["pd.reads_s"].get)
+    assert len(results["pd.jobs_s"]) == len(results["pd.scans_s"]) == 1
+    # the loader writes 5,000 faults; the faults table's key folds the rare exact repeats
+    assert 4_990 <= results["pd.faults"] <= 5_000
+    assert results["pd.violations"] > 0 and results["pd.ratio"] > 0
+    assert "## PD — a realistic day, whole processes" in (tmp_path / "BENCHMARKS.md").read_text()

@@ -254,7 +254,8 @@ def test_daily_job_log_holds_its_progress_and_no_spark_info(scheduled):
         assert f"[1/1] {day}: {count} faults, " in log, log[-6000:]
     # Spark's console lines are "HH:mm:ss LEVEL Logger: message" (conf/log4j2.properties)
     # or "yy/MM/dd HH:mm:ss INFO …" with Spark's own default profile.
-    spark_info = re.findall(r"\d\d:\d\d:\d\d INFO \S+: .*", log)
+    # (fleetwatch's own lines start with an ISO instant, "…T00:40:12 INFO spark_app…")
+    spark_info = re.findall(r"(?<![T\d])\d\d:\d\d:\d\d INFO \S+: .*", log)
     assert spark_info == []
     assert "Using Spark's default log4j profile" not in log
 
@@ -277,9 +278,30 @@ def test_the_retried_task_and_each_missing_day_are_mailed_once(scheduled):
     # When health ran (after the pull, before the daily DAG was unpaused) no day
     # from its start to yesterday had a run.
     missing = [today - timedelta(days=n) for n in (3, 2, 1)]
-    assert sorted(mail["Subject"] for mail in scheduled.mails) == sorted(
+    ops = [mail for mail in scheduled.mails if mail["Subject"].startswith("[fleetwatch ops]")]
+    assert sorted(mail["Subject"] for mail in ops) == sorted(
         [f"[fleetwatch ops] fleetwatch_ingest.pull_feed failed and will be retried "
          f"(try 1, run {run['run_id']})"]
         + [f"[fleetwatch ops] no daily run recorded for {day}" for day in missing])
-    assert {mail["To"] for mail in scheduled.mails} == {"ops@example.org"}
-    assert {mail["From"] for mail in scheduled.mails} == {"airflow@example.org"}
+    assert {mail["To"] for mail in ops} == {"ops@example.org"}
+    assert {mail["From"] for mail in ops} == {"airflow@example.org"}
+
+
+def test_each_caught_up_day_sends_its_digest_once_to_the_default_recipients(scheduled):
+    """The notify task after check_run: the days are recent, so their digests go out
+    (to smtp.recipients: there are no routes), one per day, with the day's new
+    violations as the daily run stored them."""
+    engine = create_engine(scheduled.db_url)
+    with engine.connect() as connection:
+        stored = dict(connection.execute(text(
+            "SELECT r.day, COUNT(*) FROM violations v JOIN job_runs r ON r.run_id = v.run_id "
+            "GROUP BY r.day")).all())
+    engine.dispose()
+    digests = [mail for mail in scheduled.mails if not mail["Subject"].startswith(
+        "[fleetwatch ops]")]
+    expected = sorted(_expected_days(scheduled))
+    assert sorted(mail["Subject"] for mail in digests) == [
+        f"[fleetwatch] digest {day}: {stored[str(day)]} new violation(s), worst warning"
+        for day in expected]
+    assert all(stored[str(day)] > 0 for day in expected)
+    assert {mail["To"] for mail in digests} == {"operations@localhost"}

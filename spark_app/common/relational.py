@@ -7,10 +7,11 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from schemas.ddl import SQL_DIR
-from spark_app.common.config import Config
+from spark_app.common.config import Config, ConfigError, env_name
 
 if TYPE_CHECKING:
     from schemas.migrations import RelationalUpgrade
@@ -40,6 +41,12 @@ def engine_for_url(url: str) -> Engine:
 
 def engine_from_config(config: Config) -> Engine:
     url = config.database_url()
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        # Not the parser's message: it quotes the URL, password and all.
+        raise ConfigError(f"database.url ({env_name('database', 'url')}) is not a database "
+                          "URL (dialect+driver://user@host:port/database)") from None
     if url.startswith("sqlite:///"):
         from pathlib import Path
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)

@@ -4,10 +4,9 @@ real PostgreSQL: each says which one it is and what to do, never a traceback."""
 import os
 import subprocess
 import sys
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from spark_app.services.process import free_port
 
@@ -17,11 +16,12 @@ def runs(url):
                           text=True, timeout=120, env={**os.environ, "FLEETWATCH_DATABASE_URL": url})
 
 
-def with_netloc(url: str, user: str, port: int | None = None, database: str | None = None):
-    parts = urlsplit(url)
-    netloc = f"{user}@{parts.hostname}:{port or parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc, path="/" + database if database
-                                     else parts.path))
+def as_user(url: str, user: str, database: str | None = None) -> str:
+    """The test server's URL (a unix socket) for another user and database."""
+    parsed = make_url(url).set(username=user)
+    if database:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
 
 
 @pytest.fixture
@@ -42,14 +42,14 @@ def test_tables_not_created_yet(empty_database):
 
 
 def test_a_database_that_does_not_exist(postgres_url):
-    result = runs(with_netloc(postgres_url, "postgres", database="no_such_db"))
+    result = runs(as_user(postgres_url, "postgres", database="no_such_db"))
     assert (result.returncode, result.stderr) == (1, (
         "fleetwatch: the database server has no database no_such_db: create it (`createdb`), "
         "or fix database.url (FLEETWATCH_DATABASE_URL)\n"))
 
 
 def test_a_refused_login(postgres_url):
-    result = runs(with_netloc(postgres_url, "nobody"))
+    result = runs(as_user(postgres_url, "nobody"))
     assert result.returncode == 1
     assert result.stderr.startswith("fleetwatch: the database refused the login (")
     assert 'role "nobody" does not exist' in result.stderr
@@ -57,8 +57,9 @@ def test_a_refused_login(postgres_url):
                                   "(FLEETWATCH_DATABASE_URL)\n")
 
 
-def test_a_server_that_is_not_running(postgres_url):
-    result = runs(with_netloc(postgres_url, "postgres", port=free_port()))
+def test_a_server_that_is_not_running():
+    # a TCP port nothing listens on (the test server listens on its unix socket only)
+    result = runs(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/fleetwatch")
     assert result.returncode == 1
     assert result.stderr.startswith("fleetwatch: the database is not reachable (")
     assert "Connection refused" in result.stderr

@@ -192,3 +192,11 @@ def test_the_log_level_comes_from_the_option_or_the_environment():
     assert bad_option.returncode == 2 and "argument --log-level: invalid choice: 'loud'" in \
         bad_option.stderr
     assert fleetwatch("-v", "-q", "runs").returncode == 2  # one or the other
+
+
+def test_a_database_url_that_is_not_one_is_a_configuration_error_without_the_password():
+    result = fleetwatch("runs", env={
+        "FLEETWATCH_DATABASE_URL": "postgresql+psycopg://fleet:s3cret@db.example:port/fleet"})
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", (
+        "fleetwatch: configuration error: database.url (FLEETWATCH_DATABASE_URL) is not a "
+        "database URL (dialect+driver://user@host:port/database)\n"))

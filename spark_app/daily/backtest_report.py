@@ -27,17 +27,16 @@ from spark_app.daily.backtest import (
 
 def backtest_and_print(config: Config, backtest: Backtest, against: int | None,
                        output_format: str, out: TextIO, err: TextIO) -> int:
-    from tqdm import tqdm
-
+    from spark_app.common.progress import Progress
     from spark_app.common.relational import engine_from_config
     from spark_app.common.spark_session import build_spark_session
 
     spark = build_spark_session(config, app_name="fleetwatch-backtest")
     try:
-        with tqdm(total=len(backtest.days), desc="days read", unit="day", file=err,
-                  leave=False) as progress:
+        # a bar on a terminal, plain periodic log lines otherwise (Airflow, the demo's log)
+        with Progress("days read", total=len(backtest.days), unit="day", stream=err) as progress:
             def read(day, faults):
-                progress.set_postfix_str(f"{day}: {faults} faults")
+                progress.note(f"{day}: {faults} faults")
                 progress.update(1)
             result = run_backtest(spark, config, backtest, on_day=read)
     finally:

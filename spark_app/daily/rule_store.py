@@ -14,24 +14,14 @@ from sqlalchemy.orm import Session
 from rules.errors import RuleSyntaxError
 from rules.parser import parse_rule
 from schemas.relational import SEVERITIES, Rule, RuleVersion
+from spark_app.common.csv_import import CsvImportError, ImportProblem
 
 # The columns of `rules import`, in the order a file without a header gives them.
 IMPORT_COLUMNS = ("model", "expression", "description", "severity", "action")
 
 
-@dataclass(frozen=True)
-class ImportProblem:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
-class RuleImportError(ValueError):
-    def __init__(self, problems: list[ImportProblem]):
-        self.problems = problems
-        super().__init__("\n".join(str(problem) for problem in problems))
+class RuleImportError(CsvImportError):
+    """Nothing imported; `problems` lists every bad line."""
 
 
 class UnknownRule(LookupError):

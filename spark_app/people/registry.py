@@ -12,25 +12,15 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from schemas.relational import Equipment
+from spark_app.common.csv_import import CsvImportError, ImportProblem
 
 REQUIRED = ("serial_number", "model", "site", "team")
 OPTIONAL = ("commissioned_on",)
 _LIMITS = {"serial_number": 64, "model": 64, "site": 128, "team": 128}
 
 
-@dataclass(frozen=True)
-class ImportProblem:
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}"
-
-
-class EquipmentImportError(ValueError):
-    def __init__(self, problems: list[ImportProblem]):
-        self.problems = problems
-        super().__init__("\n".join(str(problem) for problem in problems))
+class EquipmentImportError(CsvImportError):
+    """Nothing imported; `problems` lists every bad line."""
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ lint: install  ## static checks
 	  spark_app rules schemas dags tests bench
 
 SCALE ?= full
-bench: services-up  ## benchmarks side by side into BENCHMARKS.md and var/bench/results.json (tens of minutes; make bench SCALE=small: a few)
+bench: services-up postgres  ## benchmarks side by side into BENCHMARKS.md and var/bench/results.json (tens of minutes; make bench SCALE=small: a few)
 	$(BIN)/python -m bench --scale $(SCALE)
 
 clean: airflow-down services-down  ## remove the venv and everything under var/

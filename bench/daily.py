@@ -12,13 +12,18 @@ day means more machines, not machines that fault ever more often.
   rules + count; (b) the thesis-style pipeline; (c) fleetwatch's daily job
   given the cached day instead of reading Cassandra.
 - P2, from Cassandra, the day loaded through the ingest path's writer: a bare
-  connector scan of the day (every row read into Spark, into the "noop" sink;
-  best of one before and one after the others), the daily job, the
-  thesis-style pipeline over the same table.
+  connector scan of the day (every row read into Spark, into the "noop" sink),
+  the fastest of three reads (one partition-key read, shard by shard, a
+  token-range scan filtering the day), best of one before and one after the
+  others; the daily job, on SQLite and again on a local PostgreSQL (Unix
+  socket, as `fleetwatch services start --postgres`); the thesis-style
+  pipeline over the same table. Machine-wide CPU-seconds (/proc/stat, so
+  Cassandra's too) of the floor and of the job.
 - P1 and P2 also time the work the daily job cannot skip, each alone: (d) the
-  required pipeline with nothing evaluated (semi-join, shuffle and sort by
-  serial, every row to Python through Arrow: `frames.evaluated` with a
-  function that only consumes its batches), and (e) storing the run's
+  required pipeline with nothing evaluated (the read by shard, semi-join,
+  every row to Python through Arrow: `frames.evaluated` with a function that
+  only consumes its batches; on P1's cached input, the exchange putting each
+  shard in one partition too), and (e) storing the run's
   violations with nothing around it (bare sqlite3 executemany, in key order,
   into an empty table of the same schema).
 - P3: the daily job from Cassandra at growing sizes (loaded through the
@@ -246,7 +251,7 @@ def dominant_stage(stages: list[dict]) -> str:
 
 class _NothingEvaluated:
     """Stands in for `Evaluation` in `frames.evaluated`: every Arrow batch reaches
-    Python as a pandas frame, and nothing comes back."""
+    Python, and nothing comes back."""
 
     @staticmethod
     def run(batches):
@@ -263,15 +268,43 @@ def rule_tags(spark, day: BenchDay):
     return frames.rule_tags(spark, load_rulebook(day.engine).tag_pairs())
 
 
-def required_pipeline_s(spark, faults_of_day, tags) -> float:
-    """(d): the daily job's semi-join, shuffle, sort and Arrow round trip, nothing evaluated."""
+def required_pipeline_s(spark, faults_of_day, tags, shards: int | None = None) -> float:
+    """(d): the daily job's semi-join and Arrow round trip, nothing evaluated;
+    `shards`: the input is not read by shard, so the exchange gathering each
+    shard in one partition is required too."""
     from spark_app.daily import frames
 
     evaluation_input = frames.relevant_faults(faults_of_day, tags, DAY)
-    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-    seconds, _ = _timed(lambda: frames.evaluated(evaluation_input, _NothingEvaluated, partitions)
+    if shards:
+        evaluation_input = frames.shards_together(evaluation_input, shards)
+    seconds, _ = _timed(lambda: frames.evaluated(evaluation_input, _NothingEvaluated)
                         .write.format("noop").mode("overwrite").save())
     return seconds
+
+
+SCANS = ("partition", "per-shard", "token-scan")
+
+
+def scan_day(spark, config, how: str, day: date = DAY) -> int:
+    """The day into Spark's noop sink, one way of reading it; returns the rows.
+    Every row is read into Spark and dropped there: a bare count() is pushed
+    down to Cassandra as one count(*) aggregation, which reads nothing into
+    Spark and times out at 10M."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    from spark_app.common.cassandra_read import faults_by_shard, faults_received, read_table
+
+    if how == "partition":  # the whole key in one IN restriction: one task
+        frame = faults_received(spark, config, [day])
+    elif how == "per-shard":
+        frame = faults_by_shard(spark, config, [day])
+    else:  # token ranges of the whole table, the day filtered in Spark
+        frame = read_table(spark, config, "faults").where(F.col("day") == F.lit(day))
+    seen = Observation("scanned")
+    (frame.observe(seen, F.count(F.lit(1)).alias("rows"))
+     .write.format("noop").mode("overwrite").save())
+    return int(seen.get["rows"])
 
 
 def bare_insert_s(day: BenchDay) -> tuple[float, int]:
@@ -332,7 +365,8 @@ def p1(faults: int, rules: int, log: Log = print) -> dict:
             fleetwatch_s, result = _timed(lambda: run_day(spark, day.config, DAY,
                                                           faults_of_day=cached))
             log(f"  fleetwatch: {fleetwatch_s:.1f}s, {result.violations_found:,} violations")
-            required_s = required_pipeline_s(spark, cached, tags)
+            required_s = required_pipeline_s(spark, cached, tags,
+                                             day.config.get("cassandra", "shards"))
             log(f"  required pipeline, nothing evaluated: {required_s:.1f}s")
             insert_s, inserted = bare_insert_s(day)
             log(f"  bare sqlite3 insert of {inserted:,} violations: {insert_s:.1f}s")
@@ -346,47 +380,89 @@ def p1(faults: int, rules: int, log: Log = print) -> dict:
 
 
 def p2(faults: int, rules: int, log: Log = print) -> dict:
-    from pyspark.sql import Observation
-    from pyspark.sql import functions as F
-
-    from spark_app.common.cassandra_read import faults_received
+    from bench.realistic import busy_cpu_seconds
+    from spark_app.common.cassandra_read import faults_by_shard, faults_received
     from spark_app.daily.job import run_day
 
     with bench_day(faults, rules) as day:
         load_s, _ = _timed(lambda: load_through_ingest(day, log))
         spark = _session(day.config, "p2")
         try:
-            def scan() -> int:
-                # Every row into Spark and dropped there (the "noop" sink): a
-                # bare count() is pushed down to Cassandra as one count(*)
-                # aggregation, which reads nothing into Spark and times out at 10M.
-                seen = Observation("scanned")
-                (faults_received(spark, day.config, [DAY])
-                 .observe(seen, F.count(F.lit(1)).alias("rows"))
-                 .write.format("noop").mode("overwrite").save())
-                return int(seen.get["rows"])
-
-            first_scan_s, scanned = _timed(scan)
-            log(f"  bare connector scan: {first_scan_s:.1f}s, {scanned:,} faults")
+            reads = {}
+            for how in SCANS:
+                reads[how], scanned = _timed(lambda how=how: scan_day(spark, day.config, how))
+                log(f"  bare connector scan, {how}: {reads[how]:.1f}s, {scanned:,} faults")
+            floor = min(reads, key=reads.get)
+            cpu = busy_cpu_seconds()
+            second_scan_s, _ = _timed(lambda: scan_day(spark, day.config, floor))
+            scan_cpu = busy_cpu_seconds() - cpu
+            log(f"  bare connector scan again, {floor}: {second_scan_s:.1f}s, "
+                f"{scan_cpu:.0f} CPU-s")
+            cpu = busy_cpu_seconds()
             fleetwatch_s, result = _timed(lambda: run_day(spark, day.config, DAY))
-            log(f"  fleetwatch: {fleetwatch_s:.1f}s, {result.violations_found:,} violations")
+            fleetwatch_cpu = busy_cpu_seconds() - cpu
+            log(f"  fleetwatch: {fleetwatch_s:.1f}s, {fleetwatch_cpu:.0f} CPU-s, "
+                f"{result.violations_found:,} violations")
+            postgres = _on_postgres(spark, day, log)
             thesis_s, thesis_found = _timed(lambda: _thesis(
                 spark, faults_received(spark, day.config, [DAY]), day))
             log(f"  thesis-style: {thesis_s:.1f}s, {thesis_found:,} violations")
-            second_scan_s, _ = _timed(scan)
-            log(f"  bare connector scan again: {second_scan_s:.1f}s")
             required_s = required_pipeline_s(
-                spark, faults_received(spark, day.config, [DAY]), rule_tags(spark, day))
+                spark, faults_by_shard(spark, day.config, [DAY]), rule_tags(spark, day))
             log(f"  required pipeline from Cassandra, nothing evaluated: {required_s:.1f}s")
             insert_s, inserted = bare_insert_s(day)
             log(f"  bare sqlite3 insert of {inserted:,} violations: {insert_s:.1f}s")
         finally:
             spark.stop()
-    return {"scan_s": min(first_scan_s, second_scan_s), "fleetwatch_s": fleetwatch_s,
+    return {"scan_s": min(reads[floor], second_scan_s), "fleetwatch_s": fleetwatch_s,
             "required_pipeline_s": required_s, "bare_insert_s": insert_s,
             "thesis_s": thesis_s, "faults": scanned, "rules": rules, "load_s": load_s,
-            "scans_s": [first_scan_s, second_scan_s], "violations": result.violations_found,
+            "floor": floor, "reads_s": reads, "scans_s": [reads[floor], second_scan_s],
+            "scan_cpu_s": scan_cpu, "fleetwatch_cpu_s": fleetwatch_cpu, **postgres,
+            "violations": result.violations_found,
             "thesis_violations": thesis_found, "dominant": dominant_stage(result.stages)}
+
+
+def _on_postgres(spark, day: BenchDay, log: Log) -> dict:
+    """The same run on a throw-away local PostgreSQL holding the same rules:
+    {"fleetwatch_postgres_s": …}, or {"postgres_error": …} where none can run."""
+    import shutil
+    import tempfile
+
+    from sqlalchemy import insert, select
+
+    from schemas.relational import Rule
+    from spark_app.common.config import load_config
+    from spark_app.common.relational import create_tables, engine_for_url
+    from spark_app.daily.job import run_day
+    from spark_app.services.postgres import LocalPostgres
+
+    var = load_config().var_dir
+    var.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="pg-", dir=var))  # short: a socket path fits 107 bytes
+    server = LocalPostgres(day.config, root=root)
+    try:
+        server.start(echo=lambda *_: None)
+        url = server.create_database("fleetwatch_bench")
+        engine = engine_for_url(url)
+        create_tables(engine)
+        with day.engine.connect() as source, engine.begin() as target:
+            target.execute(insert(Rule), [dict(row._mapping) for row in source.execute(
+                select(Rule.__table__))])
+        config = load_config(environ={**os.environ, "FLEETWATCH_CASSANDRA_KEYSPACE":
+                                      BENCH_KEYSPACE, "FLEETWATCH_DATABASE_URL": url})
+        seconds, result = _timed(lambda: run_day(spark, config, DAY))
+        engine.dispose()
+        log(f"  fleetwatch on PostgreSQL: {seconds:.1f}s, {result.violations_found:,} violations")
+        return {"fleetwatch_postgres_s": seconds, "postgres_violations": result.violations_found}
+    except Exception as error:  # the section's other figures stand without it
+        log(f"  fleetwatch on PostgreSQL: not run ({type(error).__name__}: {error})")
+        return {"postgres_error": f"{type(error).__name__}: {error}"}
+    finally:
+        try:
+            server.stop(echo=lambda *_: None)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def p3(sizes: list[int], rules: int, log: Log = print) -> dict:

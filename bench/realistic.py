@@ -45,6 +45,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.daily import SCANS as READS  # the ways bench.daily.scan_day reads a day
+
 BENCH_KEYSPACE = "fleetwatch_bench"
 DAY = date(2016, 11, 18)
 DAY_MS = 86_400_000
@@ -52,7 +54,6 @@ MINUTE_MS = 60_000
 TAIL_PICKS = 0.3  # rules about rare codes
 RULE_CODE_EXPONENT = 0.8
 MODELS = ("EXC", "DOZ", "LDR", "HTR")  # excavators, dozers, loaders, haul trucks
-READS = ("partition", "per-shard", "token-scan")
 Log = Callable[[str], None]
 
 
@@ -263,38 +264,19 @@ def load(shape: DayShape, seed: int, chunk: int = 1_000_000) -> None:
 
 def scan(how: str) -> int:
     """One way of reading the day into Spark's noop sink; returns the rows read."""
-    from functools import reduce
-
-    from pyspark.sql import Observation
-    from pyspark.sql import functions as F
-
-    from spark_app.common.cassandra_read import faults_received, read_table
+    from bench.daily import scan_day
     from spark_app.common.config import load_config
-    from spark_app.common.settings import CassandraSettings
     from spark_app.common.spark_session import build_spark_session
 
     config = load_config()
     spark = build_spark_session(config, app_name=f"fleetwatch-bench-pd-scan-{how}")
     try:
-        if how == "partition":
-            frame = faults_received(spark, config, [DAY])
-        elif how == "per-shard":
-            shards = config.settings(CassandraSettings).shards
-            frame = reduce(lambda left, right: left.unionAll(right),
-                           [read_table(spark, config, "faults")
-                            .where((F.col("day") == F.lit(DAY)) & (F.col("shard") == shard))
-                            for shard in range(shards)])
-        else:
-            frame = read_table(spark, config, "faults").where(F.col("day") == F.lit(DAY))
-        seen = Observation("scanned")
-        (frame.observe(seen, F.count(F.lit(1)).alias("rows"))
-         .write.format("noop").mode("overwrite").save())
-        return int(seen.get["rows"])
+        return scan_day(spark, config, how, DAY)
     finally:
         spark.stop()
 
 
-def _busy_cpu_seconds() -> float:
+def busy_cpu_seconds() -> float:
     """Machine-wide CPU time spent not idle, from /proc/stat."""
     with open("/proc/stat") as stat:
         fields = [int(value) for value in stat.readline().split()[1:]]
@@ -303,9 +285,9 @@ def _busy_cpu_seconds() -> float:
 
 
 def _timed_process(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    cpu, began = _busy_cpu_seconds(), time.monotonic()
+    cpu, began = busy_cpu_seconds(), time.monotonic()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
-    wall, cpu = time.monotonic() - began, _busy_cpu_seconds() - cpu
+    wall, cpu = time.monotonic() - began, busy_cpu_seconds() - cpu
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n"
                            f"{done.stderr[-3000:]}")

@@ -171,14 +171,15 @@ CASSANDRA_TABLES = {
 RULE_TAGS = _struct(("model", StringType(), False), ("tag", StringType(), False))
 
 # One row per rule-relevant fault; `scope` tells which rules it counts for
-# (spark_app.daily.evaluate: 0 for the day's faults, k for generation D-k,
-# -k for faults of D-k read again).
+# (spark_app.daily.evaluate: 0 for the day's faults, -k for faults of D-k read
+# again; the tasks add k for generation D-k), `shard` where its serial lives.
 EVALUATION_INPUT = _struct(
     ("serial_number", StringType(), False),
     ("model", StringType(), False),
     ("tag", StringType(), False),
     ("ts", TimestampType(), False),
     ("scope", IntegerType(), False),
+    ("shard", IntegerType(), False),
 )
 
 # A violation as the evaluation finds it: the relational `violations` key, the
@@ -191,18 +192,12 @@ VIOLATION = _struct(
     ("evidence", StringType(), True),
 )
 
-# What the evaluation's single pass emits: a violation or a block of the next
-# pending generation (shard, block, faults, payload); the other half is null.
-EVALUATION_OUTPUT = StructType(VIOLATION.fields + [
-    StructField(name, kind, True) for name, kind in
-    (("shard", IntegerType()), ("block", IntegerType()), ("faults", IntegerType()),
-     ("payload", BinaryType()))])
-
-# A pending fault decoded from its block, with the generation it belongs to.
-PENDING_FAULT = _struct(
-    ("serial_number", StringType(), True),
-    ("model", StringType(), True),
-    ("tag", StringType(), True),
-    ("ts", TimestampType(), True),
-    ("as_of", DateType(), True),
+# What the evaluation of one shard did, one row per shard (the job's only
+# collect: as many rows as there are shards).
+SHARD_OUTCOME = _struct(
+    ("shard", IntegerType(), False),
+    ("found", LongType(), False),
+    ("new", LongType(), False),
+    ("pending_read", LongType(), False),
+    ("pending_written", LongType(), False),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -34,3 +35,15 @@ def faults_received(spark: SparkSession, config: Config, days: list[date]) -> Da
 
 def faults_of_day(spark: SparkSession, config: Config, day: date) -> DataFrame:
     return faults_received(spark, config, [day])
+
+
+def faults_by_shard(spark: SparkSession, config: Config, days: list[date]) -> DataFrame:
+    """The faults received on `days`, one Spark partition per shard: a read
+    restricting the whole partition key to one shard (`day IN days AND shard =
+    k`) is one connector partition, so each shard's faults of all those days
+    are in one task, and the day is read by as many tasks as there are shards
+    (a single `shard IN (…)` read would be one task)."""
+    faults = read_table(spark, config, "faults")
+    return reduce(DataFrame.unionAll, [
+        faults.where(F.col("day").isin(days) & (F.col("shard") == shard))
+        for shard in range(config.settings(CassandraSettings).shards)])

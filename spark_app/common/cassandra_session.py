@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import ssl
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from spark_app.common.config import PROJECT_HOME, Config
 from spark_app.common.schema_migrations import (
@@ -18,7 +19,7 @@ from spark_app.common.settings import CassandraSettings
 CQL_DIR = PROJECT_HOME / "cql"
 
 
-def cluster_from_config(config: Config, **overrides):
+def cluster_from_config(config: Config, password: str | None = None, **overrides):
     from cassandra import ConsistencyLevel
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
@@ -32,7 +33,7 @@ def cluster_from_config(config: Config, **overrides):
     return Cluster(
         contact_points=list(cassandra.hosts),
         port=cassandra.port,
-        auth_provider=auth_provider(config),
+        auth_provider=auth_provider(config, password),
         ssl_context=tls_context(config),
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
         # Cassandra 4.1+ and 5.0 speak v5; fixing it avoids a noisy negotiation.
@@ -41,14 +42,15 @@ def cluster_from_config(config: Config, **overrides):
     )
 
 
-def auth_provider(config: Config):
-    """Username and password (FLEETWATCH_CASSANDRA_PASSWORD), or None without a username."""
+def auth_provider(config: Config, password: str | None = None):
+    """Username and password (`password`, else FLEETWATCH_CASSANDRA_PASSWORD), or
+    None without a username."""
     from cassandra.auth import PlainTextAuthProvider
 
     username = config.settings(CassandraSettings).username
     if not username:
         return None
-    return PlainTextAuthProvider(username, config.secret("cassandra", "password") or "")
+    return PlainTextAuthProvider(username, password or config.secret("cassandra", "password") or "")
 
 
 def tls_context(config: Config) -> ssl.SSLContext | None:
@@ -73,6 +75,34 @@ def cassandra_session(config: Config, keyspace: str | None = None):
         yield cluster.connect(keyspace)
     finally:
         cluster.shutdown()
+
+
+@dataclass(frozen=True)
+class TaskCassandra:
+    """What a Spark task needs to open its own cassandra-driver session: the
+    configuration and the password, resolved on the driver (an executor's
+    environment need not hold it). It travels in the task's closure, as the
+    connector's own credentials travel in the Spark configuration."""
+    config: Config
+    password: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, config: Config) -> TaskCassandra:
+        return cls(config, config.secret("cassandra", "password"))
+
+    def session(self):
+        """This Python worker's session to the configured keyspace, connected
+        once: Spark reuses its workers across tasks."""
+        cassandra = self.config.settings(CassandraSettings)
+        key = (tuple(cassandra.hosts), cassandra.port, cassandra.keyspace, cassandra.username)
+        session = _TASK_SESSIONS.get(key)
+        if session is None or session.is_shutdown:
+            cluster = cluster_from_config(self.config, self.password)
+            session = _TASK_SESSIONS[key] = cluster.connect(cassandra.keyspace)
+        return session
+
+
+_TASK_SESSIONS: dict[tuple, object] = {}
 
 
 def cql_migrations(config: Config) -> list[Migration]:

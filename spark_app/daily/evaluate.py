@@ -1,33 +1,41 @@
-"""What the daily job runs inside `mapInPandas`: whole partitions, batch by
-batch, each batch holding every fault of its serials; never a Python call
-per row or per group.
+"""What the daily job runs inside `mapInArrow`: whole shards, never a Python
+call per row or per group.
 
-The input partitions are sorted by (serial_number, ts), so only the last
-serial of an Arrow batch can continue into the next one: it is held back and
-evaluated with the next batch. Each batch is fanned out to the rules its
-faults concern with one vectorised merge, evaluated, and the day's own faults
-are packed into the next pending generation's blocks on the way.
+A task holds every fault of its shard (the day's, and those read again); it
+adds the shard's pending faults, sorts them by (serial_number, ts) in Arrow,
+and evaluates them in chunks of whole serials. Each chunk is fanned out to
+the rules its faults concern with one vectorised merge and evaluated; its new
+violations go to the database from the task, and the day's own faults are
+packed into the shard's blocks of the next pending generation on the way:
+one pass, no exchange, nothing persisted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rules.ast import Rule
 from rules.parser import parse_rule
 from rules.tti import apply_tti
 from rules.vectorised import evaluate_frame
 from schemas.spark import VIOLATION
-from spark_app.daily.pending_blocks import BlockPacker
+from spark_app.common.cassandra_session import TaskCassandra
+from spark_app.common.settings import CassandraSettings
+from spark_app.daily.pending_blocks import BlockPacker, decode
 
 VIOLATION_COLUMNS = VIOLATION.fieldNames()
 TODAY = 0  # scope of the faults received on the day being run
+# Faults per evaluated chunk (whole serials): large enough that the vectorised
+# evaluator's fixed cost per call is small, small enough to bound its memory.
+CHUNK_ROWS = 50_000
 
 
 @lru_cache(maxsize=4096)
@@ -73,7 +81,9 @@ class Evaluation:
     `scope_rules` says which rules the rows of each scope count for: scope 0
     (the day's faults) counts for every rule; scope k > 0 (generation D-k) for
     the rules that generation serves; scope -k (the faults of D-k read again)
-    for the rules it does not.
+    for the rules it does not. `stored_days` are the generations the tasks
+    fetch; `cassandra` is how they reach them (None: no pending faults read or
+    written, as in unit tests).
     """
     expressions: Mapping[int, str]
     versions: Mapping[int, int]  # rule id -> the version its expression is
@@ -83,8 +93,11 @@ class Evaluation:
     run_id: str
     detected_at: datetime
     upsert_batch_size: int
-    shards: int
     block_rows: int
+    day: date | None = None
+    stored_days: tuple[date, ...] = ()
+    cassandra: TaskCassandra | None = None
+    keep_blocks: bool = True
 
     def rules(self) -> tuple[dict[int, Rule], dict[int, int]]:
         """The rules with tti removed (applied later, across days) and each one's tti."""
@@ -94,30 +107,68 @@ class Evaluation:
         tti = {rule_id: rule.tti_ms for rule_id, rule in parsed.items() if rule.tti_ms}
         return without_tti, tti
 
-    def run(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        """mapInPandas: faults (serial_number, model, tag, ts, scope) → new
-        violations, tti applied from those already stored, and the blocks of
-        the day's faults for the next pending generation."""
-        from pyspark import TaskContext
+    def run(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """mapInArrow over whole shards (serial_number, model, tag, ts, scope,
+        shard rows; every row of a shard in this partition): per shard, fetch
+        its pending faults, sort, evaluate, upsert the new violations (tti
+        applied from those already stored) and store the day's faults as the
+        shard's blocks of the next generation. Yields one row per shard:
+        SHARD_OUTCOME."""
+        from spark_app.common.relational import engine_for_url
+        from spark_app.daily.pending import ShardBlocks
+
+        batches = [batch for batch in batches if batch.num_rows]
+        if not batches:
+            return
+        table = pa.Table.from_batches(batches)
+        store = None
+        if self.cassandra is not None:
+            store = ShardBlocks(self.cassandra.session(),
+                                self.cassandra.config.settings(CassandraSettings).keyspace)
+        engine = engine_for_url(self.db_url)
+        shards = pc.unique(table.column("shard")).to_pylist()
+        for shard in sorted(shards):
+            rows = table if len(shards) == 1 else table.filter(
+                pc.equal(table.column("shard"), shard))
+            yield self._run_shard(shard, rows, store, engine)
+
+    def _run_shard(self, shard: int, rows: pa.Table, store, engine) -> pa.RecordBatch:
+        from spark_app.daily.violation_sink import upsert_violations
 
         rules, tti = self.rules()
         rule_tags = pd.DataFrame(list(self.rule_tags), columns=["model", "tag", "rule_id"])
-        packer = BlockPacker(TaskContext.get().partitionId(), self.shards, self.block_rows)
-        for batch in complete_groups(batches):
-            faults = pd.DataFrame({"serial_number": batch["serial_number"].to_numpy(),
-                                   "model": batch["model"].to_numpy(),
-                                   "tag": batch["tag"].to_numpy(),
-                                   "ts": to_epoch_ms(batch["ts"]),
-                                   "scope": batch["scope"].to_numpy(np.int32)})
-            blocks = list(packer.add(faults[faults["scope"] == TODAY]))
-            if blocks:
-                yield _block_rows(blocks)
-            found = self.violations(faults, rules, tti, rule_tags)
-            if not found.empty:
-                yield _violation_rows(found, self.versions)
-        blocks = list(packer.flush())
-        if blocks:
-            yield _block_rows(blocks)
+        fresh = _scoped(rows, rows.column("scope").cast(pa.int32()))
+        stored = []
+        for as_of, payload in (store.read(list(self.stored_days), shard) if store else ()):
+            block = decode(payload)
+            stored.append(_scoped(block, pa.array(
+                np.full(block.num_rows, (self.day - as_of).days, np.int32))))
+        faults = pa.concat_tables([fresh, *stored])
+        faults = faults.take(pc.sort_indices(
+            faults, sort_keys=[("serial_number", "ascending"), ("ts", "ascending")]))
+        packer = BlockPacker(shard, self.block_rows) if store and self.keep_blocks else None
+        blocks: list[tuple[int, int, int, bytes]] = []
+
+        def new_violations() -> Iterator[pd.DataFrame]:
+            for chunk in complete_groups(batch.to_pandas() for batch in
+                                         faults.to_batches(max_chunksize=CHUNK_ROWS)):
+                if packer is not None:
+                    blocks.extend(packer.add(chunk[chunk["scope"].to_numpy() == TODAY]))
+                found = self.violations(chunk, rules, tti, rule_tags)
+                if not found.empty:
+                    yield _violation_rows(found, self.versions)
+
+        found, new = upsert_violations(engine, new_violations(), self.detected_at, self.run_id,
+                                       self.upsert_batch_size)
+        if packer is not None:
+            blocks.extend(packer.flush())
+            store.write(self.day, blocks)
+        pending_read = faults.num_rows - int(pc.sum(pc.equal(fresh.column("scope"), TODAY)).as_py()
+                                             or 0)
+        return pa.RecordBatch.from_pydict({
+            "shard": pa.array([shard], pa.int32()), "found": pa.array([found], pa.int64()),
+            "new": pa.array([new], pa.int64()), "pending_read": pa.array([pending_read], pa.int64()),
+            "pending_written": pa.array([sum(block[2] for block in blocks)], pa.int64())})
 
     def violations(self, faults: pd.DataFrame, rules: dict[int, Rule], tti: dict[int, int],
                    rule_tags: pd.DataFrame) -> pd.DataFrame:
@@ -170,22 +221,6 @@ class Evaluation:
             "serial_number": np.array([row[1] for row in rows], dtype=object),
             "ts": np.array([row[2] for row in rows], dtype="datetime64[ms]").astype(np.int64)})
 
-    def upsert(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        """mapInPandas: violations → upserted; yields (found, new) counts."""
-        from spark_app.common.relational import engine_for_url
-        from spark_app.daily.violation_sink import upsert_violations
-
-        found, new = upsert_violations(
-            engine_for_url(self.db_url),
-            (pd.DataFrame({"rule_id": batch["rule_id"].to_numpy(np.int64),
-                           "serial_number": batch["serial_number"].to_numpy(),
-                           "ts": pd.to_datetime(batch["ts"], utc=True).dt.tz_localize(None),
-                           "rule_version": batch["rule_version"].to_numpy(np.int64),
-                           "evidence": batch["evidence"].to_numpy()})
-             for batch in batches),
-            self.detected_at, self.run_id, self.upsert_batch_size)
-        yield pd.DataFrame({"found": [found], "new": [new]})
-
 
 def _any_in_group(groups: np.ndarray, flags: np.ndarray) -> np.ndarray:
     """Rows whose group has at least one flagged row."""
@@ -196,34 +231,26 @@ def _any_in_group(groups: np.ndarray, flags: np.ndarray) -> np.ndarray:
 
 
 def _violation_rows(found: pd.DataFrame, versions: Mapping[int, int]) -> pd.DataFrame:
-    count = len(found)
+    """Found violations as `upsert_violations` takes them (ts naive UTC)."""
     rule_ids = found["rule_id"].to_numpy(np.int64)
     return pd.DataFrame({
         "rule_id": rule_ids,
         "serial_number": found["serial_number"].to_numpy(),
         "ts": found["ts"].to_numpy(np.int64).astype("datetime64[ms]").astype("datetime64[ns]"),
-        "rule_version": pd.Series(rule_ids).map(versions).to_numpy(np.int32),
+        "rule_version": pd.Series(rule_ids).map(versions).to_numpy(np.int64),
         "evidence": found["evidence"].to_numpy(),
-        "shard": pd.array([None] * count, dtype="Int32"),
-        "block": pd.array([None] * count, dtype="Int32"),
-        "faults": pd.array([None] * count, dtype="Int32"),
-        "payload": [None] * count,
     })
 
 
-def _block_rows(blocks: list[tuple[int, int, int, bytes]]) -> pd.DataFrame:
-    count = len(blocks)
-    shards, block_ids, faults, payloads = zip(*blocks, strict=True)
-    return pd.DataFrame({
-        "rule_id": pd.array([None] * count, dtype="Int64"),
-        "serial_number": [None] * count,
-        "ts": np.full(count, np.datetime64("NaT"), dtype="datetime64[ns]"),
-        "rule_version": pd.array([None] * count, dtype="Int32"),
-        "evidence": [None] * count,
-        "shard": np.array(shards, dtype=np.int32),
-        "block": np.array(block_ids, dtype=np.int32),
-        "faults": np.array(faults, dtype=np.int32),
-        "payload": list(payloads),
+def _scoped(faults: pa.Table, scope: pa.Array) -> pa.Table:
+    """serial_number, model, tag, ts (epoch ms) and scope: what is sorted and evaluated."""
+    return pa.table({
+        "serial_number": faults.column("serial_number").cast(pa.string()),
+        "model": faults.column("model").cast(pa.string()),
+        "tag": faults.column("tag").cast(pa.string()),
+        # Cassandra's timestamps are whole milliseconds: the division is exact.
+        "ts": pc.divide(faults.column("ts").cast(pa.int64()), 1000),
+        "scope": scope,
     })
 
 

@@ -2,16 +2,15 @@
 
 1. rules: load and parse the active rules on the driver; broken ones are
    recorded and skipped.
-2. evaluate: the day's faults (partition key pushed down) semi-joined with
-   the broadcast (model, tag) pairs of the rules; the pending faults valid for
-   D (generations D-H … D-1, and `faults` of those days again for the rules a
-   generation does not serve); repartitioned by serial, sorted, evaluated in
-   mapInPandas with tti continued from the violations already stored. The
-   same pass packs the day's relevant faults into the next generation's
-   blocks. Its output (violations and blocks, small) is cached.
-3. upsert the violations from the executors.
-4. pending: write generation as_of D, switch to it, drop those before D-H.
-5. record the run in job_runs (spark_app.daily.run_ledger): a successful run
+2. evaluate, upsert, pending_write, in one pass: the day's faults (and
+   `faults` of D-H … D-1 again for the rules no generation serves), read
+   shard by shard, semi-joined with the broadcast (model, tag) pairs of the
+   rules. Each task takes its shard's pending faults of generations D-H …
+   D-1, sorts, evaluates with tti continued from the violations already
+   stored, upserts the new violations and writes the day's relevant faults as
+   its shard's blocks of generation D (spark_app.daily.evaluate).
+3. switch to generation D, drop those before D-H.
+4. record the run in job_runs (spark_app.daily.run_ledger): a successful run
    takes over the violations of the day's runs that died, so the books add up.
 
 Every step is idempotent on (D, data): a rerun, after success or a crash at
@@ -85,12 +84,11 @@ def run_day(spark, config: Config, day: date, fail_after: str | None = None,
 
 
 def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) -> None:
-    from pyspark import StorageLevel
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    from spark_app.common.cassandra_read import faults_received
-    from spark_app.common.cassandra_session import cassandra_session
+    from spark_app.common.cassandra_read import faults_by_shard
+    from spark_app.common.cassandra_session import TaskCassandra, cassandra_session
     from spark_app.common.settings import CassandraSettings
     from spark_app.daily import frames
     from spark_app.daily.evaluate import Evaluation
@@ -112,65 +110,50 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
         fingerprints = rulebook.fingerprints()
         plan = generations.plan(day, daily.horizon_days, fingerprints)
 
-        faults_seen, pending_seen = Observation("faults_read"), Observation("pending_read")
+        # Rules some generation does not serve (new, changed, or no generation
+        # at all) see the recent past through `faults` itself, read with the day.
+        reread = sorted(plan.reread)
         if faults_of_day is None:
-            faults_of_day = faults_received(spark, config, [day])
-        today = frames.relevant_faults(
-            faults_of_day.observe(
-                faults_seen, F.count(F.lit(1)).alias("rows")),
-            frames.rule_tags(spark, rulebook.tag_pairs()), day)
-        pending = []
-        if plan.stored_days:
-            pending.append(frames.stored_pending(spark, config, plan.stored_days, day))
-        if plan.reread:
-            # Rules some generation does not serve (new, changed, or no
-            # generation at all) see the recent past through `faults` itself.
-            missing = frozenset().union(*plan.reread.values())
-            pending.append(frames.relevant_faults(
-                faults_received(spark, config, sorted(plan.reread)),
-                frames.rule_tags(spark, rulebook.tag_pairs(missing)), day))
-        pending_input = frames.union_all(spark, pending).observe(
-            pending_seen, F.count(F.lit(1)).alias("rows"))
+            read = faults_by_shard(spark, config, [day, *reread])
+        else:
+            read = faults_of_day
+            if reread:
+                read = read.unionByName(faults_by_shard(spark, config, reread),
+                                        allowMissingColumns=True)
+        faults_seen = Observation("faults_read")
+        read = read.observe(faults_seen, F.sum(
+            F.when(F.col("day") == F.lit(day), 1).otherwise(0)).alias("rows"))
+        evaluation_input = frames.relevant_faults(
+            read, frames.rule_tags(spark, rulebook.tag_pairs()), day)
+        if faults_of_day is not None:
+            evaluation_input = frames.shards_together(evaluation_input, shards)
 
         evaluation = Evaluation(
             rulebook.expressions(), rulebook.versions(), tuple(rulebook.tag_rows()),
             plan.scope_rules,
             config.database_url(), result.run_id, _utcnow().replace(tzinfo=None),
-            daily.upsert_batch_size, shards, daily.block_rows)
-        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-        evaluated = frames.evaluated(today.unionByName(pending_input), evaluation,
-                                     partitions).persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            describe(f"read faults of {day} and pending faults, evaluate rules")
-            evaluated.count()  # one read of Cassandra; violations and blocks are kept
-            result.faults_read = int(faults_seen.get.get("rows", 0))
-            result.pending_read = int(pending_seen.get.get("rows", 0))
-            _fail_after("evaluate", fail_after)
+            daily.upsert_batch_size, daily.block_rows, day=day,
+            stored_days=tuple(plan.stored_days), cassandra=TaskCassandra.of(config),
+            keep_blocks=bool(daily.horizon_days))
+        if daily.horizon_days:
+            generations.clear(day)  # its tasks write its blocks anew
+        describe(f"read faults of {day} and pending faults, evaluate rules, "
+                 "store violations and pending faults")
+        # One pass: each task stores what it finds; a row per shard comes back.
+        outcomes = frames.evaluated(evaluation_input, evaluation).collect()
+        result.faults_read = int(faults_seen.get.get("rows") or 0)
+        result.pending_read = sum(row.pending_read for row in outcomes)
+        result.violations_found = sum(row.found for row in outcomes)
+        result.violations_inserted = sum(row.new for row in outcomes)
+        for step in ("evaluate", "upsert", "pending_write"):
+            _fail_after(step, fail_after)
 
-            describe(f"upsert violations of {day}")
-            result.violations_found, result.violations_inserted = frames.upsert(
-                frames.violations(evaluated), evaluation)
-            _fail_after("upsert", fail_after)
-
-            if daily.horizon_days:
-                describe(f"write pending generation as of {day}")
-                generations.clear(day)
-                blocks = frames.pending_blocks(evaluated, day)
-                frames.write_pending(blocks, config)
-                _fail_after("pending_write", fail_after)
-                generations.switch_to(day, fingerprints, _pending_count(blocks))
-                _fail_after("switch", fail_after)
-                # Keep D-H too: rerunning D needs D-H … D-1.
-                generations.drop_older_than(day - timedelta(days=daily.horizon_days))
-            _fail_after("drop", fail_after)
-        finally:
-            evaluated.unpersist()
-
-
-def _pending_count(blocks) -> int:
-    from pyspark.sql import functions as F
-
-    return int(blocks.agg(F.sum("faults")).collect()[0][0] or 0)
+        if daily.horizon_days:
+            generations.switch_to(day, fingerprints, sum(row.pending_written for row in outcomes))
+            _fail_after("switch", fail_after)
+            # Keep D-H too: rerunning D needs D-H … D-1.
+            generations.drop_older_than(day - timedelta(days=daily.horizon_days))
+        _fail_after("drop", fail_after)
 
 
 def _stages(spark, group: str) -> list[dict]:

@@ -11,6 +11,7 @@ built for, the day is rebuilt from `faults` instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -125,3 +126,37 @@ class PendingGenerations:
 def _as_date(value) -> date:
     # The driver returns cassandra.util.Date for `date` columns.
     return value if isinstance(value, date) else value.date()
+
+
+class ShardBlocks:
+    """One shard's blocks, read and written by the Spark task that evaluates
+    the shard: it fetches the generations it continues from (a few large
+    cells) and stores the next one, with no second pass over the day."""
+
+    # Blocks are large cells (thousands of faults each): small pages keep a
+    # page far below the protocol's frame limit.
+    FETCH_BLOCKS = 8
+
+    def __init__(self, session, keyspace: str):
+        self.session = session
+        self.select = session.prepare(
+            f"SELECT as_of, payload FROM {keyspace}.pending_faults WHERE as_of IN ? AND shard = ?")
+        self.select.fetch_size = self.FETCH_BLOCKS
+        self.insert = session.prepare(
+            f"INSERT INTO {keyspace}.pending_faults (as_of, shard, block, faults, payload) "
+            "VALUES (?, ?, ?, ?, ?)")
+
+    def read(self, as_of_days: list[date], shard: int) -> Iterator[tuple[date, bytes]]:
+        if not as_of_days:
+            return
+        for row in self.session.execute(self.select, (as_of_days, shard)):
+            yield _as_date(row.as_of), row.payload
+
+    def write(self, as_of: date, blocks: list[tuple[int, int, int, bytes]]) -> None:
+        """(shard, block, faults, payload) rows of generation `as_of`."""
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        execute_concurrent_with_args(
+            self.session, self.insert,
+            [(as_of, shard, block, faults, payload) for shard, block, faults, payload in blocks],
+            concurrency=4, raise_on_first_error=True)

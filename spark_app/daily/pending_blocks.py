@@ -38,27 +38,17 @@ def decode(payload: bytes) -> pa.Table:
     return pa.ipc.open_stream(payload).read_all()
 
 
-def decode_blocks(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """mapInArrow: (as_of, payload) block rows → one row per pending fault."""
-    for batch in batches:
-        as_of = batch.column("as_of")
-        for index, payload in enumerate(batch.column("payload").to_pylist()):
-            table = decode(payload)
-            day = pa.array([as_of[index].as_py()] * table.num_rows, pa.date32())
-            yield from table.append_column("as_of", day).to_batches()
-
-
 class BlockPacker:
-    """Collects faults and cuts them into blocks of at most `block_rows`.
+    """Collects one shard's faults and cuts them into blocks of at most `block_rows`.
 
-    Block ids are `task partition × 1,000,000 + n`: a retried task rewrites the
-    same keys, and tasks never collide. The Cassandra partition is the task's
-    partition modulo the shard count, so a generation spreads over all shards.
+    A block lives in the Cassandra partition (as_of, shard) of its faults'
+    serials, so the task evaluating a shard reads its pending faults alone.
+    Block ids are `shard × 1,000,000 + n`: a retried task rewrites the same keys.
     """
 
-    def __init__(self, partition_id: int, shards: int, block_rows: int):
-        self.shard = partition_id % shards
-        self.next_block = partition_id * 1_000_000
+    def __init__(self, shard: int, block_rows: int):
+        self.shard = shard
+        self.next_block = shard * 1_000_000
         self.block_rows = block_rows
         self.pending: list[pd.DataFrame] = []
         self.rows = 0

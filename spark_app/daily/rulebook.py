@@ -15,6 +15,8 @@ from rules.errors import RuleSyntaxError
 from rules.parser import parse_rule
 from schemas.relational import Rule
 
+BLOCK_LAYOUT = "blocks by shard"
+
 
 @dataclass(frozen=True)
 class ActiveRule:
@@ -29,8 +31,11 @@ class ActiveRule:
         """What a generation must have been built for to serve this rule: its
         model and tags (which faults are pending) and its expression, canonical:
         an edited expression is a changed rule, which sees the recent past again
-        from `faults`; an edit of its description or a new spacing is not."""
-        key = "\0".join([self.model, *sorted(self.parsed.tags), render(self.parsed)])
+        from `faults`; an edit of its description or a new spacing is not.
+        The blocks' layout is part of it: generations stored before blocks
+        were kept by shard serve no rule."""
+        key = "\0".join([BLOCK_LAYOUT, self.model, *sorted(self.parsed.tags),
+                          render(self.parsed)])
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 

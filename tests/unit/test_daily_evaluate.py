@@ -22,7 +22,7 @@ def evaluation(scope_rules=None):
         expressions={1: "#A E:60 #B", 2: "#C"}, versions={1: 1, 2: 3},
         rule_tags=(("JAP", "#A", 1), ("JAP", "#B", 1), ("JAP", "#C", 2)),
         scope_rules=scope_rules or {}, db_url="sqlite://", run_id="r",
-        detected_at=datetime(2016, 11, 17), upsert_batch_size=10, shards=4, block_rows=3)
+        detected_at=datetime(2016, 11, 17), upsert_batch_size=10, block_rows=3)
 
 
 def test_a_block_decodes_to_the_faults_it_was_made_of():
@@ -36,14 +36,14 @@ def test_a_block_decodes_to_the_faults_it_was_made_of():
 
 
 def test_the_packer_cuts_full_blocks_and_flushes_the_rest():
-    packer = BlockPacker(partition_id=5, shards=4, block_rows=3)
+    packer = BlockPacker(shard=5, block_rows=3)
     rows = faults_frame([(f"S{n}", "JAP", "#A", T0 + n, 0) for n in range(7)])
     first = list(packer.add(rows.iloc[:2]))
     second = list(packer.add(rows.iloc[2:]))
     last = list(packer.flush())
     assert first == []
     assert [(shard, block, count) for shard, block, count, _ in second + last] == \
-        [(1, 5_000_000, 3), (1, 5_000_001, 3), (1, 5_000_002, 1)]
+        [(5, 5_000_000, 3), (5, 5_000_001, 3), (5, 5_000_002, 1)]
     decoded = [decode(payload).column("serial_number").to_pylist()
                for *_, payload in second + last]
     assert decoded == [["S0", "S1", "S2"], ["S3", "S4", "S5"], ["S6"]]

@@ -167,6 +167,10 @@ def _pd(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]
         ["machine-wide CPU-seconds, median of the pairs' ratios", "",
          f"{results['pd.cpu_ratio']:.2f}", "", ""],
     ]
+    if "pd.job_outside_stages_s" in results:
+        rows.append(["`fleetwatch daily` outside its Spark stages (process, session, rules, "
+                     "records), median", _seconds(results["pd.job_outside_stages_s"]), "", "",
+                     ""])
     return ["process", "seconds", "× floor", "CPU-s (floor, job) / goal", ""], rows
 
 

@@ -61,6 +61,26 @@ def test_spark_reads_one_day_with_the_partition_key_pushed_down(spark, config, w
     assert got == want
 
 
+def test_the_read_by_shard_is_one_spark_partition_per_shard_with_all_its_days(
+        spark, config, written):
+    """What the daily job's no-exchange design stands on: each Spark partition
+    of `faults_by_shard` holds every fault of one shard, of every day asked."""
+    from pyspark.sql import functions as F
+
+    from spark_app.common.cassandra_read import faults_by_shard
+
+    shards = config.get("cassandra", "shards")
+    frame = faults_by_shard(spark, config, [DAY, DAY + timedelta(days=1)])
+    assert frame.rdd.getNumPartitions() == shards
+    rows = (frame.select(F.spark_partition_id().alias("partition"), "shard", "day",
+                         "serial_number").collect())
+    assert {row.partition: row.shard for row in rows} == {row.shard: row.shard for row in rows}
+    assert sorted((row.day, row.serial_number) for row in rows) == sorted(
+        [(DAY, f.serial_number) for f in written] + [(DAY + timedelta(days=1), "JAP00000")])
+    first = shard_of("JAP00000", shards)
+    assert {row.day for row in rows if row.partition == first} == {DAY, DAY + timedelta(days=1)}
+
+
 @pytest.mark.parametrize("table", sorted(CASSANDRA_TABLES))
 def test_cassandra_tables_match_their_spark_schemas(cassandra, config, table):
     query = cassandra.prepare("SELECT column_name FROM system_schema.columns "

@@ -1,5 +1,6 @@
-"""Ingesting a JSON-lines file: read in chunks of lines, validate each line,
-write the chunk's faults and rejections, go on. Memory holds one chunk."""
+"""Ingesting a JSON-lines file: read in chunks of lines, validate the chunk
+(columnar.validate_chunk, the lines it leaves one by one), write the chunk's
+faults and rejections, go on. Memory holds one chunk."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
+from spark_app.ingest.columnar import validate_chunk
 from spark_app.ingest.records import Invalid, Rejection, bounded_payload, json_line_row
 from spark_app.ingest.settings import IngestSettings
 from spark_app.ingest.tally import Tally
@@ -46,14 +48,16 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
         position = 0
         while chunk := list(islice(lines, settings.chunk_rows)):
             now = datetime.now(UTC)  # received_at of lines without one
+            validated = validate_chunk([line for _, line in chunk], now, rules)
             faults, rejections = [], []
-            for number, line in chunk:
+            for index in validated.per_line:
+                number, line = chunk[index]
                 try:
                     faults.append(json_line_row(line, now, rules))
                 except Invalid as invalid:
                     payload = bounded_payload(line, settings.max_reject_payload_bytes)
                     rejections.append(Rejection(source, number, str(invalid), payload))
-            writer.write_faults(faults)
+            writer.write_faults(faults, validated.faults)
             writer.write_rejections(rejections)
             read, position = handle.tell() - position, handle.tell()
-            tally.add(faults, len(rejections), read)
+            tally.add(faults, len(rejections), read, validated.faults.day_counts())

@@ -16,6 +16,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from schemas.faults import Fault
 from spark_app.common.config import Config
+from spark_app.ingest.columnar import FaultColumns
 from spark_app.ingest.faults import FaultWriter
 from spark_app.ingest.records import Rejection
 from spark_app.ingest.rejects import INSERT_REJECT, reject_rows
@@ -199,9 +200,13 @@ class IngestWriter:
         self.faults = FaultWriter(session, keyspace, batch_rows)
         self.insert_rejection = session.prepare(INSERT_REJECT.format(keyspace=keyspace))
 
-    def write_faults(self, faults: list[Fault]) -> None:
-        if faults:
-            self.rows.execute_batches(self.faults.batches(faults))
+    def write_faults(self, faults: list[Fault], columns: FaultColumns | None = None) -> None:
+        """Faults as rows, and more as columns, in one go."""
+        batches = self.faults.batches(faults) if faults else []
+        if columns is not None and len(columns):
+            batches += self.faults.column_batches(columns)
+        if batches:
+            self.rows.execute_batches(batches)
 
     def write_rejections(self, rejections: list[Rejection]) -> None:
         if rejections:

@@ -61,12 +61,12 @@ _LATEST_US = (LATEST_INSTANT - _EPOCH) // _EPOCH.resolution
 class FaultColumns:
     """Valid faults as columns of the `faults` row: `day` in days since
     1970-01-01 (UTC), `ts_us`/`received_us` in microseconds since the epoch,
-    the texts as UTF-8 bytes."""
+    the texts as pyarrow binary arrays (UTF-8)."""
     day: np.ndarray            # int64
     shard: np.ndarray          # int64
-    model: list[bytes]
-    tag: list[bytes]
-    serial_number: list[bytes]
+    model: pa.Array
+    tag: pa.Array
+    serial_number: pa.Array
     ts_us: np.ndarray          # int64
     received_us: np.ndarray    # int64
 
@@ -166,13 +166,13 @@ def _accept(table: pa.Table, now_us: int, rules: RecordRules) -> tuple[np.ndarra
     kept = pa.array(ok)
     table = table.filter(kept)
     ts_us, received_us = ts_us[ok], received_us[ok]
-    serial = _bytes(table.column("serial_number"))
+    serial = _binary(table.column("serial_number"))
     tags = pc.binary_join_element_wise(
         pc.if_else(pc.equal(table.column("kind"), "event"), "#1", "#2"),
         *(pc.cast(table.column(code), pa.string()) for code in _CODES), ".")
-    shards = np.fromiter(map(crc32, serial), np.int64, len(serial)) % rules.shards
-    return ok, FaultColumns(received_us // _DAY_US, shards, _bytes(table.column("model")),
-                            _bytes(tags), serial, ts_us, received_us)
+    shards = np.fromiter(map(crc32, as_bytes(serial)), np.int64, len(serial)) % rules.shards
+    return ok, FaultColumns(received_us // _DAY_US, shards, _binary(table.column("model")),
+                            _binary(tags), serial, ts_us, received_us)
 
 
 def _names_ok(names) -> np.ndarray:
@@ -249,5 +249,10 @@ def _mask(values) -> np.ndarray:
     return pc.fill_null(values, False).to_numpy(zero_copy_only=False)
 
 
-def _bytes(texts) -> list[bytes]:
-    return pc.cast(texts, pa.binary()).to_numpy(zero_copy_only=False).tolist()
+def _binary(texts) -> pa.Array:
+    return pc.cast(texts, pa.binary())
+
+
+def as_bytes(binary: pa.Array) -> list[bytes]:
+    """The values of a binary array as Python bytes (faster than to_pylist)."""
+    return binary.to_numpy(zero_copy_only=False).tolist()

@@ -9,7 +9,7 @@ from itertools import repeat
 import numpy as np
 
 from schemas.faults import Fault
-from spark_app.ingest.columnar import FaultColumns
+from spark_app.ingest.columnar import FaultColumns, as_bytes
 
 # CQL `date`: days since 1970-01-01 as an unsigned 32-bit number, the epoch at 2**31
 _DATE_EPOCH = 2**31
@@ -72,11 +72,10 @@ class FaultWriter:
 
         order = np.lexsort((faults.shard, faults.day))
         day, shard = faults.day[order], faults.shard[order]
-        pick = order.tolist()
         columns = [
             _big_endian(day + _DATE_EPOCH, ">u4"), _big_endian(shard, ">i4"),
-            [faults.model[i] for i in pick], [faults.tag[i] for i in pick],
-            [faults.serial_number[i] for i in pick],
+            *(as_bytes(texts.take(order)) for texts in (faults.model, faults.tag,
+                                                        faults.serial_number)),
             _big_endian(_driver_milliseconds(faults.ts_us[order]), ">i8"),
             _big_endian(_driver_milliseconds(faults.received_us[order]), ">i8")]
         rows = list(zip(repeat(True), repeat(self.insert.query_id), zip(*columns)))

@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from itertools import islice
 from pathlib import Path
 
 from spark_app.ingest.columnar import FaultColumns, validate_chunk
@@ -19,23 +18,52 @@ from spark_app.ingest.tally import Tally
 from spark_app.ingest.writer import IngestWriter
 
 
-def read_lines(handle, max_bytes: int) -> Iterator[tuple[int, bytes]]:
-    """(line number, line without its newline) of every non-blank line. A line
-    longer than max_bytes comes back cut to max_bytes + 1 bytes, the rest
-    skipped without being held in memory, so the validator refuses it."""
-    readline = handle.readline
+_BLOCK_BYTES = 1 << 20
+
+
+def read_chunks(handle, max_bytes: int, rows: int,
+                block_bytes: int = _BLOCK_BYTES) -> Iterator[tuple[list[int], list[bytes]]]:
+    """(line numbers, lines without their newline) of the non-blank lines,
+    `rows` at a time, read a block at a time. A line longer than max_bytes
+    comes back cut to max_bytes + 1 bytes, the rest skipped without being held
+    in memory, so the validator refuses it."""
     limit = max_bytes + 1  # one byte over the maximum shows a line is too long
-    number = 0
-    while line := readline(limit + 1):  # + 1: room for the newline
-        number += 1
-        if line.endswith(b"\n"):
-            line = line[:-1]
-        elif len(line) > limit:  # stopped mid-line
-            while (rest := readline(1 << 16)) and not rest.endswith(b"\n"):
-                pass
-            line = line[:limit]
-        if line.strip():
-            yield number, line
+    numbers: list[int] = []
+    lines: list[bytes] = []
+    number = 0  # of the last complete line
+    partial = b""  # the start of a line the next block goes on with
+    skipping = False  # through the rest of a line already cut
+    while block := handle.read(block_bytes):
+        parts = block.split(b"\n")
+        if skipping:  # the first part is the rest of the cut line, dropped
+            skipping = len(parts) == 1
+            if skipping:
+                continue
+            parts[0] = partial
+        else:
+            parts[0] = partial + parts[0]
+        partial = parts.pop()
+        if len(partial) > limit:
+            partial, skipping = partial[:limit], True
+        for line in parts:
+            number += 1
+            if line.strip():
+                numbers.append(number)
+                lines.append(line if len(line) <= limit else line[:limit])
+        while len(lines) >= rows:
+            yield numbers[:rows], lines[:rows]
+            del numbers[:rows], lines[:rows]
+    if partial.strip():  # a last line without newline counts
+        numbers.append(number + 1)
+        lines.append(partial)
+    for start in range(0, len(lines), rows):
+        yield numbers[start:start + rows], lines[start:start + rows]
+
+
+def read_lines(handle, max_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of every non-blank line, as read_chunks reads them."""
+    for numbers, lines in read_chunks(handle, max_bytes, _BLOCK_BYTES):
+        yield from zip(numbers, lines)
 
 
 def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
@@ -55,15 +83,14 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
 
     with open(path, "rb") as handle, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-write") as writing:
-        lines = read_lines(handle, rules.max_record_bytes)
         position = 0
         written = None  # the previous chunk's write, and what to count once it is done
-        while chunk := list(islice(lines, settings.chunk_rows)):
+        for numbers, lines in read_chunks(handle, rules.max_record_bytes, settings.chunk_rows):
             now = datetime.now(UTC)  # received_at of lines without one
-            validated = validate_chunk([line for _, line in chunk], now, rules)
+            validated = validate_chunk(lines, now, rules)
             faults, rejections = [], []
             for index in validated.per_line:
-                number, line = chunk[index]
+                number, line = numbers[index], lines[index]
                 try:
                     faults.append(json_line_row(line, now, rules))
                 except Invalid as invalid:

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
+from itertools import compress
 from pathlib import Path
 
 from spark_app.ingest.columnar import FaultColumns, validate_chunk
@@ -45,11 +46,12 @@ def read_chunks(handle, max_bytes: int, rows: int,
         partial = parts.pop()
         if len(partial) > limit:
             partial, skipping = partial[:limit], True
-        for line in parts:
-            number += 1
-            if line.strip():
-                numbers.append(number)
-                lines.append(line if len(line) <= limit else line[:limit])
+        if parts and max(map(len, parts)) > limit:
+            parts = [line[:limit] for line in parts]
+        # map and compress: no Python code per line
+        numbers += compress(range(number + 1, number + 1 + len(parts)), map(bytes.strip, parts))
+        lines += compress(parts, map(bytes.strip, parts))
+        number += len(parts)
         while len(lines) >= rows:
             yield numbers[:rows], lines[:rows]
             del numbers[:rows], lines[:rows]

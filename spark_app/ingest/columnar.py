@@ -95,8 +95,9 @@ def validate_chunk(lines: list[bytes], now: datetime, rules: RecordRules) -> Val
     accept, and the indices of the others. `now`: when the chunk was read,
     received_at of the lines without one."""
     now_us = epoch_microseconds(now)
-    candidates = _plain_lines(lines)
-    parsed, per_line = [], []
+    plain = _plain_lines(lines)
+    parsed, per_line = [], np.flatnonzero(~plain).tolist()
+    candidates = np.flatnonzero(plain)
     _parse(lines, candidates, parsed, per_line)
     if parsed:
         table = pa.concat_tables(table for _, table in parsed)
@@ -109,10 +110,10 @@ def validate_chunk(lines: list[bytes], now: datetime, rules: RecordRules) -> Val
 
 
 def _plain_lines(lines: list[bytes]) -> np.ndarray:
-    """Indices of the lines of printable ASCII without a backslash, at most
+    """Which lines are of printable ASCII without a backslash, at most
     FAST_LINE_BYTES long (a CR before the newline allowed)."""
     if not lines:
-        return np.zeros(0, np.int64)
+        return np.zeros(0, bool)
     data = np.frombuffer(b"\n".join(lines), np.uint8)
     lengths = np.fromiter(map(len, lines), np.int64, len(lines))
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
@@ -121,16 +122,14 @@ def _plain_lines(lines: list[bytes]) -> np.ndarray:
         (data < 0x20) & (data != 10) & ~((data == 13) & (following == 10)))
     plain = lengths <= FAST_LINE_BYTES
     plain[np.searchsorted(starts, np.flatnonzero(odd), "right") - 1] = False
-    return np.flatnonzero(plain)
+    return plain
 
 
 def _parse(lines: list[bytes], part: np.ndarray, parsed: list, per_line: list) -> None:
     """Parse the lines at indices `part` as one JSON-lines block; a block
-    pyarrow refuses is split into parts, parsed again, down to single lines."""
+    pyarrow refuses is split into parts parsed again, down to PER_LINE_BELOW
+    lines left to the per-line validator."""
     if len(part) == 0:
-        return
-    if len(part) < PER_LINE_BELOW:
-        per_line += part.tolist()
         return
     try:
         table = pa_json.read_json(io.BytesIO(b"\n".join([lines[i] for i in part])),
@@ -139,9 +138,11 @@ def _parse(lines: list[bytes], part: np.ndarray, parsed: list, per_line: list) -
         table = None
     if table is not None and table.num_rows == len(part):
         parsed.append((part, table))
-        return
-    for piece in np.array_split(part, _SPLIT):
-        _parse(lines, piece, parsed, per_line)
+    elif len(part) < PER_LINE_BELOW:
+        per_line += part.tolist()
+    else:
+        for piece in np.array_split(part, _SPLIT):
+            _parse(lines, piece, parsed, per_line)
 
 
 def _accept(table: pa.Table, now_us: int, rules: RecordRules) -> tuple[np.ndarray, FaultColumns]:

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
-from itertools import compress
+from itertools import accumulate, compress
 from pathlib import Path
 
 from spark_app.ingest.columnar import FaultColumns, validate_chunk
@@ -22,24 +22,26 @@ from spark_app.ingest.writer import IngestWriter
 _BLOCK_BYTES = 1 << 20
 
 
-def read_chunks(handle, max_bytes: int, rows: int,
-                block_bytes: int = _BLOCK_BYTES) -> Iterator[tuple[list[int], list[bytes]]]:
-    """(line numbers, lines without their newline) of the non-blank lines,
-    `rows` at a time, read a block at a time. A line longer than max_bytes
-    comes back cut to max_bytes + 1 bytes, the rest skipped without being held
-    in memory, so the validator refuses it."""
+def read_chunks(handle, max_bytes: int, rows: int, block_bytes: int = _BLOCK_BYTES
+                ) -> Iterator[tuple[list[int], list[bytes], int]]:
+    """(line numbers, lines without their newline, bytes of the file up to the
+    end of the last line) of the non-blank lines, `rows` at a time, read a
+    block at a time. A line longer than max_bytes comes back cut to
+    max_bytes + 1 bytes, the rest skipped without being held in memory, so
+    the validator refuses it."""
     limit = max_bytes + 1  # one byte over the maximum shows a line is too long
     numbers: list[int] = []
     lines: list[bytes] = []
     number = 0  # of the last complete line
+    offset = 0  # of the block in the file
     partial = b""  # the start of a line the next block goes on with
     skipping = False  # through the rest of a line already cut
     while block := handle.read(block_bytes):
         parts = block.split(b"\n")
+        ends = list(accumulate(map(len, parts)))  # in the block, of each part
+        first = number + 1  # the number of the line parts[0] ends
         if skipping:  # the first part is the rest of the cut line, dropped
             skipping = len(parts) == 1
-            if skipping:
-                continue
             parts[0] = partial
         else:
             parts[0] = partial + parts[0]
@@ -49,22 +51,24 @@ def read_chunks(handle, max_bytes: int, rows: int,
         if parts and max(map(len, parts)) > limit:
             parts = [line[:limit] for line in parts]
         # map and compress: no Python code per line
-        numbers += compress(range(number + 1, number + 1 + len(parts)), map(bytes.strip, parts))
+        numbers += compress(range(first, first + len(parts)), map(bytes.strip, parts))
         lines += compress(parts, map(bytes.strip, parts))
         number += len(parts)
         while len(lines) >= rows:
-            yield numbers[:rows], lines[:rows]
+            last = numbers[rows - 1] - first  # its part, ended by a newline
+            yield numbers[:rows], lines[:rows], offset + ends[last] + last + 1
             del numbers[:rows], lines[:rows]
+        offset += len(block)
     if partial.strip():  # a last line without newline counts
         numbers.append(number + 1)
         lines.append(partial)
-    for start in range(0, len(lines), rows):
-        yield numbers[start:start + rows], lines[start:start + rows]
+    if lines:
+        yield numbers, lines, offset
 
 
 def read_lines(handle, max_bytes: int) -> Iterator[tuple[int, bytes]]:
     """(line number, line) of every non-blank line, as read_chunks reads them."""
-    for numbers, lines in read_chunks(handle, max_bytes, _BLOCK_BYTES):
+    for numbers, lines, _ in read_chunks(handle, max_bytes, _BLOCK_BYTES):
         yield from zip(numbers, lines)
 
 
@@ -87,7 +91,8 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-write") as writing:
         position = 0
         written = None  # the previous chunk's write, and what to count once it is done
-        for numbers, lines in read_chunks(handle, rules.max_record_bytes, settings.chunk_rows):
+        for numbers, lines, end in read_chunks(handle, rules.max_record_bytes,
+                                               settings.chunk_rows):
             now = datetime.now(UTC)  # received_at of lines without one
             validated = validate_chunk(lines, now, rules)
             faults, rejections = [], []
@@ -98,7 +103,7 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
                 except Invalid as invalid:
                     payload = bounded_payload(line, settings.max_reject_payload_bytes)
                     rejections.append(Rejection(source, number, str(invalid), payload))
-            read, position = handle.tell() - position, handle.tell()
+            read, position = end - position, end
             if written:
                 _count(tally, *written)
             written = (writing.submit(write, faults, validated.faults, rejections),

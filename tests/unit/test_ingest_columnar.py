@@ -179,7 +179,9 @@ def test_batches_begin_at_each_partition_and_every_batch_rows_within_one():
 
 def test_a_line_longer_than_a_block_is_cut_and_the_next_one_read_whole():
     data = b"x" * 300 + b"\n\n" + b'{"a": 1}\n' + b"  \n" + b"y" * 50
-    for block_bytes in (1, 7, 100, 301, 302, 4096):
+    for block_bytes in (1, 7, 100, 301, 302, 310, 311, 312, 4096):
         chunks = list(read_chunks(io.BytesIO(data), max_bytes=100, rows=2,
                                   block_bytes=block_bytes))
-        assert chunks == [([1, 3], [b"x" * 101, b'{"a": 1}']), ([5], [b"y" * 50])]
+        # the first chunk ends with line 3's newline, byte 311; the file at 364
+        assert chunks == [([1, 3], [b"x" * 101, b'{"a": 1}'], 311), ([5], [b"y" * 50], 364)], \
+            block_bytes

@@ -77,7 +77,7 @@ class FaultColumns:
         """Day bucket → faults in it."""
         days, counts = np.unique(self.day, return_counts=True)
         return Counter({_EPOCH_DAY + timedelta(days=int(day)): int(count)
-                        for day, count in zip(days, counts)})
+                        for day, count in zip(days, counts, strict=True)})
 
 
 @dataclass(frozen=True)

@@ -78,10 +78,11 @@ class FaultWriter:
                                                         faults.serial_number)),
             _big_endian(_driver_milliseconds(faults.ts_us[order]), ">i8"),
             _big_endian(_driver_milliseconds(faults.received_us[order]), ">i8")]
-        rows = list(zip(repeat(True), repeat(self.insert.query_id), zip(*columns)))
+        rows = list(zip(repeat(True), repeat(self.insert.query_id), zip(*columns, strict=True),
+                        strict=False))
         starts = _batch_starts(day, shard, self.batch_rows)
         batches = []
-        for start, end in zip(starts, [*starts[1:], len(rows)]):
+        for start, end in zip(starts, [*starts[1:], len(rows)], strict=True):
             batch = BatchStatement(batch_type=BatchType.UNLOGGED)
             batch._statements_and_parameters = rows[start:end]
             batch.routing_key = columns[0][start], columns[1][start]

@@ -18,7 +18,6 @@ from spark_app.ingest.settings import IngestSettings
 from spark_app.ingest.tally import Tally
 from spark_app.ingest.writer import IngestWriter
 
-
 _BLOCK_BYTES = 1 << 20
 
 
@@ -69,7 +68,7 @@ def read_chunks(handle, max_bytes: int, rows: int, block_bytes: int = _BLOCK_BYT
 def read_lines(handle, max_bytes: int) -> Iterator[tuple[int, bytes]]:
     """(line number, line) of every non-blank line, as read_chunks reads them."""
     for numbers, lines, _ in read_chunks(handle, max_bytes, _BLOCK_BYTES):
-        yield from zip(numbers, lines)
+        yield from zip(numbers, lines, strict=True)
 
 
 def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,

@@ -199,7 +199,7 @@ def _instants(texts) -> tuple[np.ndarray, np.ndarray]:
     zone = pc.if_else(pa.array(matched), pc.replace_substring(zone, "Z", "+00:00"), "+00:00")
     zone = _characters(zone, 6)
     sign = np.where(zone[:, 0] == ord("-"), -1, 1)
-    digits = zone - ord("0")
+    digits = zone.astype(np.int64) - ord("0")  # not uint8: 30 * 60 would wrap
     offset_s = sign * ((digits[:, 1] * 10 + digits[:, 2]) * 3600 +
                        (digits[:, 4] * 10 + digits[:, 5]) * 60)
     instants = (seconds - offset_s) * _US + fraction_us

@@ -185,3 +185,16 @@ def test_a_line_longer_than_a_block_is_cut_and_the_next_one_read_whole():
         # the first chunk ends with line 3's newline, byte 311; the file at 364
         assert chunks == [([1, 3], [b"x" * 101, b'{"a": 1}'], 311), ([5], [b"y" * 50], 364)], \
             block_bytes
+
+
+@pytest.mark.parametrize("ts, microseconds", [
+    # as datetime.fromisoformat(ts) - 1970-01-01T00:00:00Z, in µs
+    ("2016-11-18T03:38:20.111111+23:59", 1479353960111111),
+    ("1900-12-19T23:15:59-03:30", -2178479641000000),
+    ("2016-11-18T10:00:00.12-00:45", 1479465900120000),
+])
+def test_offsets_of_hours_and_minutes_are_taken_off(ts, microseconds):
+    lines = [line(ts=ts, received_at="2016-11-19T20:00:00Z")] * 20
+    chunk = validate_chunk(lines, NOW, RULES)
+    assert chunk.per_line == []
+    assert chunk.faults.ts_us.tolist() == [microseconds] * 20

@@ -104,6 +104,15 @@ BAD = [
      "received_at 2016-11-21T12:00:00.000001+00:00 is in the future"),
     (line() + line(), "not valid JSON: Extra data: line 1 column 168 (char 167)"),
     (b"[1, 2, 3]", "a line must hold a JSON object, got list"),
+    # JSON that lenient parsers take
+    (line()[:-1] + b", }",
+     "not valid JSON: Expecting property name enclosed in double quotes: line 1 column 169 "
+     "(char 168)"),
+    (line()[:-1] + b" /* c */}", "not valid JSON: Expecting ',' delimiter: line 1 column 168 (char 167)"),
+    (line().replace(b'"mid": 123', b'"mid": 0123'),
+     "not valid JSON: Expecting ',' delimiter: line 1 column 72 (char 71)"),
+    (line().replace(b'"JAP00100"', b"'JAP00100'"),
+     "not valid JSON: Expecting value: line 1 column 19 (char 18)"),
     (line(serial_number="JAP\ud800"),
      r"serial_number is not valid Unicode (a lone surrogate): 'JAP\ud800'"),
     (line()[:-1] + b', "deep": ' + b"[" * 1100 + b"]" * 1100 + b"}",
@@ -136,6 +145,7 @@ def test_a_duplicated_key_is_read_as_python_reads_it_the_last_one():
     line(ts="2016-11-16 13:34:00Z"),
     line(extra="x" * 2000),  # longer than FAST_LINE_BYTES
     line() + b"\r",  # CRLF: accepted columnar, the CR is JSON whitespace
+    line()[:-1] + b', "x": NaN, "y": {"a": 1, "a": 2}}',  # Python's json takes both
 ])
 def test_lines_outside_the_columnar_forms_are_still_accepted(raw):
     assert outcome([raw] + [line(fmi=n) for n in range(40)]) == (41, {})

@@ -1,13 +1,13 @@
 """Ingesting a JSON-lines file: read in chunks of lines, validate the chunk
 (columnar.validate_chunk, the lines it leaves one by one), write the chunk's
-faults and rejections, go on. Memory holds one chunk."""
+faults and rejections, go on. Memory holds a few chunks, never the file."""
 
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from itertools import accumulate, compress
 from pathlib import Path
@@ -19,6 +19,10 @@ from spark_app.ingest.tally import Tally
 from spark_app.ingest.writer import IngestWriter
 
 _BLOCK_BYTES = 1 << 20
+# Chunks written at once, each with its part of ingest.concurrency in flight:
+# one starts while the other's last answers arrive, so Cassandra never waits
+# for a chunk boundary.
+_WRITERS = 2
 
 
 def read_chunks(handle, max_bytes: int, rows: int, block_bytes: int = _BLOCK_BYTES
@@ -73,46 +77,50 @@ def read_lines(handle, max_bytes: int) -> Iterator[tuple[int, bytes]]:
 
 def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
                  tally: Tally) -> None:
-    """Ingest one file; `tally` counts what each written chunk held, once
-    Cassandra acknowledged it. A chunk is validated while the one before it
-    is being written (by one thread, so chunks are written in order): the
-    parsing, in pyarrow, runs while the driver waits for Cassandra."""
+    """Ingest one file; `tally` counts what each written chunk held, in the
+    file's order, once Cassandra acknowledged it and the chunks before it. A
+    chunk is validated while the ones before it are being written (by
+    _WRITERS threads): the parsing, in pyarrow, runs while the driver waits
+    for Cassandra. Memory holds _WRITERS + 1 chunks."""
     # absolute, so the same file named another way keys its rejects alike; a
     # name that is not UTF-8 shown with U+FFFD, as Cassandra text must be UTF-8
     source = os.fsencode(os.path.abspath(path)).decode("utf-8", "replace")
     rules = settings.rules
 
     def write(faults: list, columns: FaultColumns, rejections: list[Rejection]) -> None:
-        writer.write_faults(faults, columns)
+        writer.write_faults(faults, columns, share=_WRITERS)
         writer.write_rejections(rejections)
 
     with open(path, "rb") as handle, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-write") as writing:
+            ThreadPoolExecutor(max_workers=_WRITERS, thread_name_prefix="ingest-write") as writing:
         position = 0
-        written = None  # the previous chunk's write, and what to count once it is done
-        for numbers, lines, end in read_chunks(handle, rules.max_record_bytes,
-                                               settings.chunk_rows):
-            now = datetime.now(UTC)  # received_at of lines without one
-            validated = validate_chunk(lines, now, rules)
-            faults, rejections = [], []
-            for index in validated.per_line:
-                number, line = numbers[index], lines[index]
-                try:
-                    faults.append(json_line_row(line, now, rules))
-                except Invalid as invalid:
-                    payload = bounded_payload(line, settings.max_reject_payload_bytes)
-                    rejections.append(Rejection(source, number, str(invalid), payload))
-            read, position = end - position, end
-            if written:
-                _count(tally, *written)
-            written = (writing.submit(write, faults, validated.faults, rejections),
-                       faults, len(rejections), read, validated.faults.day_counts())
-        if written:
-            _count(tally, *written)
-
-
-def _count(tally: Tally, write: Future, faults: list, rejected: int, read: int,
-           days: Counter) -> None:
-    """Count a chunk once its write is done (raising what made it fail)."""
-    write.result()
-    tally.add(faults, rejected, read, days)
+        writes = deque()  # of the chunks being written: (future, what to count once done)
+        try:
+            for numbers, lines, end in read_chunks(handle, rules.max_record_bytes,
+                                                   settings.chunk_rows):
+                now = datetime.now(UTC)  # received_at of lines without one
+                validated = validate_chunk(lines, now, rules)
+                faults, rejections = [], []
+                for index in validated.per_line:
+                    number, line = numbers[index], lines[index]
+                    try:
+                        faults.append(json_line_row(line, now, rules))
+                    except Invalid as invalid:
+                        payload = bounded_payload(line, settings.max_reject_payload_bytes)
+                        rejections.append(Rejection(source, number, str(invalid), payload))
+                read, position = end - position, end
+                if len(writes) == _WRITERS:
+                    done, counts = writes.popleft()
+                    done.result()  # raises what made it fail
+                    tally.add(*counts)
+                writes.append((writing.submit(write, faults, validated.faults, rejections),
+                               (faults, len(rejections), read, validated.faults.day_counts())))
+        finally:  # every chunk acknowledged is counted, even after one that failed
+            failure = None
+            for done, counts in writes:
+                if (error := done.exception()) is None:
+                    tally.add(*counts)
+                else:
+                    failure = failure or error
+        if failure:
+            raise failure

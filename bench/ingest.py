@@ -6,10 +6,11 @@ cassandra-driver loop inserting the same rows.
 Both write into the scratch keyspace `fleetwatch_bench` of the configured
 Cassandra (emptied before each timed run) with the same prepared INSERT and
 the same concurrency (ingest.concurrency). Two bare loops get their rows
-already built in memory: one request per row (the issue's floor), and the
-rows as unlogged batches of one partition each (what ingest sends, so the
-stronger floor). Ingest reads, parses and validates the file, counts days and
-writes in chunks. Each is timed `--repeat` times, alternating, and
+already built in memory: one request per row, and the rows as unlogged
+batches of one partition each, bound by the driver before the clock starts
+(what ingest sends: the floor its goal is measured against). Ingest reads,
+parses and validates the file, builds its batches, counts days and writes in
+chunks. Each is timed `--repeat` times, alternating, and
 the best run of each is kept (the machine may be shared).
 """
 
@@ -84,6 +85,7 @@ def run(rows: int, seed: int, repeat: int = 2) -> dict:
                "driver_batched_rows_s": len(parameters) / best["driver_batched"],
                "ingest_rows_s": len(parameters) / best["ingest"]}
     figures["ratio"] = figures["ingest_rows_s"] / figures["driver_rows_s"]
+    figures["batched_ratio"] = figures["ingest_rows_s"] / figures["driver_batched_rows_s"]
     return figures
 
 
@@ -99,6 +101,7 @@ def main() -> None:
     print(f"bare driver, batches: {figures['driver_batched_rows_s']:,.0f} rows/s")
     print(f"fleetwatch ingest: {figures['ingest_rows_s']:,.0f} rows/s")
     print(f"ingest / driver: {figures['ratio']:.2f}")
+    print(f"ingest / batched driver: {figures['batched_ratio']:.2f}")
 
 
 if __name__ == "__main__":

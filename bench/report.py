@@ -27,7 +27,7 @@ P2_MAX_RATIO = 1.4  # fleetwatch / the fastest bare scan
 P2_MAX_CPU_RATIO = 1.5  # machine-wide CPU-seconds, fleetwatch / the scan
 P3_MAX_SLOPE = 1.05
 P3_FLAT_TOLERANCE = 1.25  # "flat" memory: the largest peak within 25% of the smallest
-P4_MIN_RATIO = 0.8  # ingest / bare driver loop
+P4_MIN_RATIO = 0.8  # ingest / bare driver, unlogged batches of one partition
 P5_MIN_READINGS_S = 20_000
 P5_LATENCY_MARGIN_S = 5.0  # p95 <= trigger + this
 
@@ -116,7 +116,8 @@ def _p3_goals(results: dict) -> dict[str, bool]:
 
 
 def _p4_goals(results: dict) -> dict[str, bool]:
-    return {"ingest": results["p4.ingest_rows_s"] >= P4_MIN_RATIO * results["p4.driver_rows_s"]}
+    return {"ingest": (results["p4.ingest_rows_s"]
+                       >= P4_MIN_RATIO * results["p4.driver_batched_rows_s"])}
 
 
 def _p5_goals(results: dict) -> dict[str, bool]:
@@ -242,15 +243,14 @@ def _p3(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]
 
 def _p4(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
     driver, ingest = results["p4.driver_rows_s"], results["p4.ingest_rows_s"]
-    rows = [["bare cassandra-driver concurrent inserts, one per row", _rate(driver), "1.00", "",
-             ""]]
-    batched = results.get("p4.driver_batched_rows_s")
-    if batched:  # the stronger floor: what ingest itself sends
-        rows.append(["bare cassandra-driver, unlogged batches of one partition", _rate(batched),
-                     _ratio(batched, driver), "", ""])
-    rows.append(["fleetwatch ingest (JSON lines)", _rate(ingest), _ratio(ingest, driver),
-                 f"≥ {P4_MIN_RATIO}× driver loop", _verdict(met["ingest"])])
-    return ["writer", "rows/s", "× driver loop", "goal", ""], rows
+    batched = results["p4.driver_batched_rows_s"]  # the floor: what ingest itself sends
+    return ["writer", "rows/s", "× driver loop", "× batched driver", "goal", ""], [
+        ["bare cassandra-driver concurrent inserts, one per row", _rate(driver), "1.00", "", "",
+         ""],
+        ["bare cassandra-driver, unlogged batches of one partition", _rate(batched),
+         _ratio(batched, driver), "1.00", "", ""],
+        ["fleetwatch ingest (JSON lines)", _rate(ingest), _ratio(ingest, driver),
+         _ratio(ingest, batched), f"≥ {P4_MIN_RATIO}× batched driver", _verdict(met["ingest"])]]
 
 
 def _p5(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:

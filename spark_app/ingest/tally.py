@@ -29,11 +29,16 @@ class Tally:
         self.error: str | None = None
         self._on_change = on_change
 
-    def add(self, faults: list[Fault], rejected: int, bytes_read: int = 0) -> None:
-        """`bytes_read`: of the file, since the previous add."""
-        self.faults += len(faults)
-        self.rejected += rejected
+    def add(self, faults: list[Fault], rejected: int, bytes_read: int = 0,
+            more_days: Counter | None = None) -> None:
+        """`bytes_read`: of the file, since the previous add; `more_days`: day
+        bucket → count of faults written besides `faults` (as columns)."""
         self.days.update(map(_day_of, faults))
+        self.faults += len(faults)
+        if more_days:
+            self.days.update(more_days)
+            self.faults += sum(more_days.values())
+        self.rejected += rejected
         self._on_change(self, bytes_read)
 
 

@@ -16,6 +16,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from schemas.faults import Fault
 from spark_app.common.config import Config
+from spark_app.ingest.columnar import FaultColumns
 from spark_app.ingest.faults import FaultWriter
 from spark_app.ingest.records import Rejection
 from spark_app.ingest.rejects import INSERT_REJECT, reject_rows
@@ -107,16 +108,19 @@ class RowWriter:
     def execute(self, statement, rows: list[tuple]) -> None:
         self.execute_requests([(statement, row) for row in rows])
 
-    def execute_batches(self, batches: list) -> None:
-        self.execute_requests([(batch, None) for batch in batches])
+    def execute_batches(self, batches: list, share: int = 1) -> None:
+        self.execute_requests([(batch, None) for batch in batches], share)
 
-    def execute_requests(self, requests: list[tuple]) -> None:
-        """(statement, parameters or None) pairs; only those that failed are retried."""
+    def execute_requests(self, requests: list[tuple], share: int = 1) -> None:
+        """(statement, parameters or None) pairs; only those that failed are
+        retried. `share`: how many callers execute at once, each keeping its
+        part of `concurrency` in flight."""
         pending = requests
+        in_flight = max(1, self.concurrency // share)
         try:
             for attempt in self.retry.retrying(_WritesFailed, "writing to Cassandra"):
                 with attempt:
-                    failed = _InFlightWindow(self.session, pending, self.concurrency).run()
+                    failed = _InFlightWindow(self.session, pending, in_flight).run()
                     if failed:
                         pending = [request for request, _ in failed]
                         for _, error in failed:
@@ -199,9 +203,15 @@ class IngestWriter:
         self.faults = FaultWriter(session, keyspace, batch_rows)
         self.insert_rejection = session.prepare(INSERT_REJECT.format(keyspace=keyspace))
 
-    def write_faults(self, faults: list[Fault]) -> None:
-        if faults:
-            self.rows.execute_batches(self.faults.batches(faults))
+    def write_faults(self, faults: list[Fault], columns: FaultColumns | None = None,
+                     share: int = 1) -> None:
+        """Faults as rows, and more as columns, in one go (`share`: as in
+        RowWriter.execute_requests)."""
+        batches = self.faults.batches(faults) if faults else []
+        if columns is not None and len(columns):
+            batches += self.faults.column_batches(columns)
+        if batches:
+            self.rows.execute_batches(batches, share)
 
     def write_rejections(self, rejections: list[Rejection]) -> None:
         if rejections:

@@ -26,7 +26,8 @@ def test_a_section_without_its_figures_is_recorded_as_failed(monkeypatch):
 
 def test_a_section_with_its_figures_has_them_under_its_name(monkeypatch):
     monkeypatch.setitem(harness.RUNNERS, "p4",
-                        lambda rows: {"driver_rows_s": 5.0, "ingest_rows_s": 4.0})
+                        lambda rows: {"driver_rows_s": 5.0, "driver_batched_rows_s": 6.0,
+                                      "ingest_rows_s": 4.0})
     entries = harness.run_section("p4", {"rows": 10})
     assert "p4.error" not in entries
     assert (entries["p4.driver_rows_s"], entries["p4.ingest_rows_s"]) == (5.0, 4.0)
@@ -49,8 +50,8 @@ def test_update_reruns_one_section_and_keeps_the_others(monkeypatch, tmp_path):
                "p1.fleetwatch_s": 3.0, "p4.error": "Py4JJavaError: timed out",
                "p4.parameters": {"rows": 2000, "repeat": 1}}
     (tmp_path / "results.json").write_text(json.dumps(earlier))
-    monkeypatch.setitem(harness.RUNNERS, "p4", lambda rows, repeat: {"driver_rows_s": 5.0,
-                                                                    "ingest_rows_s": 4.0})
+    monkeypatch.setitem(harness.RUNNERS, "p4", lambda rows, repeat: {
+        "driver_rows_s": 5.0, "driver_batched_rows_s": 6.0, "ingest_rows_s": 4.0})
     assert harness.main(["--scale", "smoke", "--only", "p4", "--update",
                          "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results.json").read_text())

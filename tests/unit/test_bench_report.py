@@ -46,8 +46,10 @@ def test_slope_needs_two_sizes(sizes, seconds):
      {"slope": True, "driver_memory_flat": True, "jvm_heap_flat": True}),
     ("p3", {"slope": 1.0, "driver_peak_mb": [400, 400], "jvm_heap_peak_mb": [800, 1001]},
      {"slope": True, "driver_memory_flat": True, "jvm_heap_flat": False}),
-    ("p4", {"driver_rows_s": 10_000, "ingest_rows_s": 8_000}, {"ingest": True}),
-    ("p4", {"driver_rows_s": 10_000, "ingest_rows_s": 7_999}, {"ingest": False}),
+    ("p4", {"driver_rows_s": 1_000, "driver_batched_rows_s": 10_000, "ingest_rows_s": 8_000},
+     {"ingest": True}),
+    ("p4", {"driver_rows_s": 1_000, "driver_batched_rows_s": 10_000, "ingest_rows_s": 7_999},
+     {"ingest": False}),
     ("p5", {"readings_s": 20_000, "p95_latency_s": 10.0, "trigger_s": 5},
      {"readings_s": True, "p95_latency": True}),
     ("p5", {"readings_s": 19_999, "p95_latency_s": 10.01, "trigger_s": 5},
@@ -68,7 +70,8 @@ RESULTS = {
     "p2.error": "AttributeError: module 'bench.daily' has no attribute 'p2'",
     "p3.sizes": [100_000, 200_000], "p3.seconds": [10.0, 20.0], "p3.slope": 1.0,
     "p3.driver_peak_mb": [400.0, 410.0], "p3.jvm_heap_peak_mb": [900.0, 1200.0],
-    "p4.driver_rows_s": 50_000.0, "p4.ingest_rows_s": 45_000.0,
+    "p4.driver_rows_s": 50_000.0, "p4.driver_batched_rows_s": 60_000.0,
+    "p4.ingest_rows_s": 45_000.0,
     "evaluator.vectorised_rows_s": 2_000_000.0, "evaluator.simple_rows_s": 20_000.0,
 }
 
@@ -153,7 +156,8 @@ def test_whole_report_has_the_environment_and_only_the_sections_that_ran():
     assert text.startswith("# Benchmarks\n\n`python -m bench --scale small` at commit `abc123`, "
                            "2026-11-23T21:00:00+00:00.")
     assert "- machine.cores: 2\n- versions.pyspark: 3.5.9\n" in text
-    assert "| fleetwatch ingest (JSON lines) | 45,000 | 0.90 | ≥ 0.8× driver loop | met |" in text
+    assert ("| fleetwatch ingest (JSON lines) | 45,000 | 0.90 | 0.75 | ≥ 0.8× batched driver "
+            "| missed |") in text
     assert "| vectorised (one pass over all groups) | 2,000,000 | 100.00 |" in text
     headings = [line for line in text.splitlines() if line.startswith("## ")]
     assert headings == ["## P1 — evaluation on cached synthetic input",

@@ -164,6 +164,8 @@ def _sustained(spark, config, sink: MailSink, seconds: int, rate: int, equipment
         "kept_up_share": round(_share_within(durations, trigger_ms), 3),
         "rejects_kept_up_share": round(_share_within(
             [p["durationMs"]["triggerExecution"] for p in rejects], trigger_ms), 3),
+        "batch_ms": durations,
+        "batch_rows": [p["numInputRows"] for p in windows],
         "batch_ms_p50": int(np.percentile(durations, 50)),
         "batch_ms_max": max(durations),
         "batch_rows_p50": int(np.percentile([p["numInputRows"] for p in windows], 50)),

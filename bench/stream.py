@@ -16,9 +16,10 @@ file of hot readings).
   file's arrival to the end of the batch that processed the last one. Equal to
   the arrival rate (a little under: the last trigger) when the stream keeps up;
   lower when it falls behind.
-- kept_up_share: the share of the windows query's batches (with input) whose
-  processing time (triggerExecution) was at most the trigger; the rejects
-  query's share too (it reads the same files).
+- kept_up_share: the share of the windows query's batches that carried at
+  least a second of the feed whose processing time (triggerExecution) was at
+  most the trigger; the rejects query's share too (it reads the same files).
+  A warm-up run of WARM_UP_S seconds at the same rate comes first.
 - p95_latency_s: a breach file's arrival (its rename) to its alert stored by
   the SMTP sink, under that load, with no hold time.
 - stages_s: where the windows query's time went, summed over the run: Spark's
@@ -30,12 +31,14 @@ Uses keyspace fleetwatch_bench unless FLEETWATCH_CASSANDRA_KEYSPACE says otherwi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,6 +52,7 @@ from spark_app.sim import temperatures as simulator
 BREACH_EVERY_S = 7.0  # not a multiple of the trigger: breaches land at every phase of it
 BREACH_TIMEOUT_S = 60.0
 SETTLE_S = 10.0  # the query's start, before the first file arrives
+WARM_UP_S = 20  # seconds of readings at the run's rate
 # Spark's own phases of a micro-batch (durationMs); addBatch is the foreachBatch call.
 SPARK_PHASES = ("latestOffset", "getBatch", "queryPlanning", "walCommit", "addBatch",
                 "commitOffsets")
@@ -63,7 +67,7 @@ def run(seconds: int = 300, rate: int = 50_000, equipment: int = 500, seed: int 
         try:
             spark = _session(_config(work, sink.port, "warm-up"))
             try:
-                _warm_up(spark, _config(work, sink.port, "warm-up"))
+                _warm_up(spark, _config(work, sink.port, "warm-up"), rate, equipment)
                 return _sustained(spark, _config(work, sink.port, "sustained"), sink,
                                   seconds, rate, equipment, seed, breaches)
             finally:
@@ -102,13 +106,18 @@ def _session(config):
     return build_spark_session(config, app_name="fleetwatch-bench-stream")
 
 
-def _warm_up(spark, config) -> None:
-    """JIT, code generation and the connector's sessions are paid for here, not in the figures."""
+def _warm_up(spark, config, rate: int, equipment: int) -> None:
+    """JIT (at the volume of the run: a few thousand readings leave the hot loops
+    interpreted), code generation, the Python workers and the connector's sessions
+    are paid for here, not in the figures: a stream runs for days."""
     from spark_app.stream import main as stream_main
 
-    simulator.write_files(simulator.Fleet(50, 1.0, frozenset(), 1),
-                          config.path("stream", "source_dir"),
-                          datetime.now(UTC) - timedelta(minutes=5), 120, file_seconds=60)
+    directory = config.path("stream", "source_dir")
+    directory.mkdir(parents=True, exist_ok=True)
+    first = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    for second, body in itertools.islice(seconds_of_readings(first, rate, equipment, 1),
+                                         WARM_UP_S):
+        _write_second(directory, second, body)
     stream_main.run(config, available_now=True, spark=spark)
 
 
@@ -126,7 +135,6 @@ def _sustained(spark, config, sink: MailSink, seconds: int, rate: int, equipment
     stream = _start_stream(spark, config, settings, stop_stream, reports)
     try:
         time.sleep(SETTLE_S)
-        first_arrival = time.time()
         feeder = multiprocessing.get_context("spawn").Process(
             target=feed, args=(settings.source_dir, seconds, rate, equipment, seed),
             name="bench-feeder", daemon=True)
@@ -143,9 +151,14 @@ def _sustained(spark, config, sink: MailSink, seconds: int, rate: int, equipment
         stop_stream.set()
         stream.join(timeout=120)
         spark.streams.removeListener(progress)
-    windows = [p for p in progress.of(WINDOWS_QUERY) if p["numInputRows"] > 0]
-    rejects = [p for p in progress.of(REJECTS_QUERY) if p["numInputRows"] > 0]
-    processed = sum(p["numInputRows"] for p in windows)
+    # written just before its rename: the feed's first arrival
+    first_arrival = min(path.stat().st_mtime for path in settings.source_dir.glob("readings-*"))
+    # the batches that carried at least a second of the feed: the tail of breach files
+    # alone, after it, keeps up at no load
+    loaded = max(1, rate // equipment) * equipment
+    windows = [p for p in progress.of(WINDOWS_QUERY) if p["numInputRows"] >= loaded]
+    rejects = [p for p in progress.of(REJECTS_QUERY) if p["numInputRows"] >= loaded]
+    processed = sum(p["numInputRows"] for p in progress.of(WINDOWS_QUERY))
     durations = [p["durationMs"]["triggerExecution"] for p in windows]
     stages = {phase: round(sum(p["durationMs"].get(phase, 0) for p in windows) / 1000, 2)
               for phase in SPARK_PHASES}
@@ -259,32 +272,46 @@ def _start_stream(spark, config, settings, stop: threading.Event, reports: list
 
 def feed(directory: Path, seconds: int, rate: int, equipment: int, seed: int) -> None:
     """One file per wall-clock second for `seconds`: that second's `rate` readings,
-    renamed into `directory` once the second has passed. Formatting is vectorised
-    per second so the feeder keeps time at any rate the stream could sustain."""
+    renamed into `directory` once the second has passed."""
+    first = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    for second, body in itertools.islice(seconds_of_readings(first, rate, equipment, seed),
+                                         seconds):
+        simulator.wait_for_wall_clock(second + timedelta(seconds=1))
+        _write_second(directory, second, body)
+
+
+def seconds_of_readings(first: datetime, rate: int, equipment: int, seed: int
+                        ) -> Iterator[tuple[datetime, str]]:
+    """(second, its JSON lines) from `first` on: `equipment` engines reporting
+    rate / equipment times each, evenly spread over the second, drifting like the
+    simulator's. Formatting is vectorised per second, so the feeder keeps time at
+    any rate the stream could sustain."""
     per_equipment = max(1, rate // equipment)
     ids = simulator.equipment_ids(equipment)
     heads = np.array([f'{{"equipment_id": "{eid}", "ts": "' for eid in ids], dtype=object)
     tails = np.array([f', "model": "{simulator.model_of(eid)}"}}\n' for eid in ids], dtype=object)
-    # reading k of equipment e lands at (k * equipment + e) / (rate) of the second
+    # reading k of equipment e lands at (k * equipment + e) / rate of the second
     slots = np.arange(per_equipment)[:, None] * equipment + np.arange(equipment)[None, :]
     millis = np.array([f".{value:03d}Z" for value in range(1000)], dtype=object)[
         slots * 1000 // (per_equipment * equipment)]
     generator = np.random.default_rng(seed)
     temperature = generator.uniform(*simulator.NORMAL_RANGE_C, equipment)
-    second = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-    for _ in range(seconds):
+    second = first
+    while True:
         steps = generator.uniform(-simulator.STEP_C, simulator.STEP_C, (per_equipment, equipment))
         values = np.clip(temperature + np.cumsum(steps, axis=0), *simulator.NORMAL_RANGE_C)
         temperature = values[-1]
-        stamp = f"{second:%Y-%m-%dT%H:%M:%S}"
-        texts = np.char.mod('%.1f', values).astype(object)
-        lines = heads + stamp + millis + '", "temperature_c": ' + texts + tails
-        body = "".join(lines.ravel().tolist())
-        simulator.wait_for_wall_clock(second + timedelta(seconds=1))
-        partial = directory / f".readings-{second:%H%M%S}.jsonl.part"
-        partial.write_text(body)
-        partial.rename(directory / f"readings-{second:%Y%m%dT%H%M%S}.jsonl")
+        texts = np.char.mod("%.1f", values).astype(object)
+        lines = heads + f"{second:%Y-%m-%dT%H:%M:%S}" + millis + '", "temperature_c": ' \
+            + texts + tails
+        yield second, "".join(lines.ravel().tolist())
         second += timedelta(seconds=1)
+
+
+def _write_second(directory: Path, second: datetime, body: str) -> None:
+    partial = directory / f".readings-{second:%Y%m%dT%H%M%S}.jsonl.part"
+    partial.write_text(body)
+    partial.rename(directory / f"readings-{second:%Y%m%dT%H%M%S}.jsonl")
 
 
 def _one_breach(directory: Path, sink: MailSink, equipment_id: str) -> float:

@@ -39,7 +39,7 @@ SCALES = {
         "p3": {"sizes": P3_FULL_SIZES, "rules": 500},
         # One timed run each: the per-row driver loop alone takes minutes here.
         "p4": {"rows": 1_000_000, "repeat": 1},
-        "p5": {"seconds": 300, "equipment": 500, "breaches": 8},
+        "p5": {"seconds": 300, "rate": 50_000, "equipment": 500, "breaches": 8},
         "evaluator": {"rows": 1_000_000, "rules": 500},
     },
     "small": {
@@ -48,7 +48,7 @@ SCALES = {
         "p2": {"faults": 500_000, "rules": 500},
         "p3": {"sizes": [100_000, 200_000, 400_000, 800_000], "rules": 500},
         "p4": {"rows": 100_000, "repeat": 2},
-        "p5": {"seconds": 90, "equipment": 500, "breaches": 8},
+        "p5": {"seconds": 90, "rate": 50_000, "equipment": 500, "breaches": 8},
         "evaluator": {"rows": 300_000, "rules": 500},
     },
     # For CI: keeps the harness working in a few minutes; its figures mean nothing.
@@ -58,7 +58,7 @@ SCALES = {
         "p2": {"faults": 5_000, "rules": 50},
         "p3": {"sizes": [2_000, 4_000], "rules": 50},
         "p4": {"rows": 2_000, "repeat": 1},
-        "p5": {"seconds": 20, "equipment": 50, "breaches": 3},
+        "p5": {"seconds": 20, "rate": 1_000, "equipment": 50, "breaches": 2},
         "evaluator": {"rows": 20_000, "rules": 50},
     },
 }
@@ -98,11 +98,12 @@ def _p4(rows: int, repeat: int) -> dict:
     return ingest.run(rows, SEED, repeat)
 
 
-def _p5(seconds: int, equipment: int, breaches: int) -> dict:
+def _p5(seconds: int, rate: int, equipment: int, breaches: int) -> dict:
     from bench import stream
     from spark_app.stream.settings import duration_seconds
 
-    figures = stream.run(seconds=seconds, equipment=equipment, seed=SEED, breaches=breaches)
+    figures = stream.run(seconds=seconds, rate=rate, equipment=equipment, seed=SEED,
+                         breaches=breaches)
     return {**figures, "trigger_s": duration_seconds(figures["trigger"], "trigger")}
 
 

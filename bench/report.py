@@ -28,8 +28,8 @@ P2_MAX_CPU_RATIO = 1.5  # machine-wide CPU-seconds, fleetwatch / the scan
 P3_MAX_SLOPE = 1.05
 P3_FLAT_TOLERANCE = 1.25  # "flat" memory: the largest peak within 25% of the smallest
 P4_MIN_RATIO = 0.8  # ingest / bare driver, unlogged batches of one partition
-P5_MIN_READINGS_S = 20_000
-P5_LATENCY_MARGIN_S = 5.0  # p95 <= trigger + this
+P5_MIN_READINGS_S = 50_000  # issue 16: sustained at a steady arrival rate
+P5_LATENCY_MARGIN_S = 3.0  # p95 <= trigger + this
 
 
 def loglog_slope(sizes: Sequence[float], seconds: Sequence[float]) -> float:
@@ -122,6 +122,8 @@ def _p4_goals(results: dict) -> dict[str, bool]:
 
 def _p5_goals(results: dict) -> dict[str, bool]:
     return {"readings_s": results["p5.readings_s"] >= P5_MIN_READINGS_S,
+            # every micro-batch within the trigger (runs before issue 16 did not measure it)
+            "kept_up": results.get("p5.kept_up_share", 0.0) == 1.0,
             "p95_latency": (results["p5.p95_latency_s"]
                             <= results["p5.trigger_s"] + P5_LATENCY_MARGIN_S)}
 
@@ -255,13 +257,19 @@ def _p4(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]
 
 def _p5(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
     trigger = results["p5.trigger_s"]
-    return ["measure", "value", "goal", ""], [
+    rows = [
         ["sustained readings/s", _rate(results["p5.readings_s"]),
          f"≥ {P5_MIN_READINGS_S:,}", _verdict(met["readings_s"])],
+        ["batches keeping up (processing ≤ trigger)",
+         f"{results.get('p5.kept_up_share', 0.0):.0%} of {results.get('p5.batches', 0)}",
+         "100%", _verdict(met["kept_up"])],
         ["p95 breach-to-e-mail latency (s)", f"{results['p5.p95_latency_s']:.2f}",
          f"≤ trigger + {P5_LATENCY_MARGIN_S:g} = {trigger + P5_LATENCY_MARGIN_S:g}",
          _verdict(met["p95_latency"])],
     ]
+    if "p5.dominant_stage" in results:
+        rows.append(["dominant stage", results["p5.dominant_stage"], "", ""])
+    return ["measure", "value", "goal", ""], rows
 
 
 def _evaluator(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:

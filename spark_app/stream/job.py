@@ -47,6 +47,10 @@ from spark_app.stream.windows import collect_window_stats, windowed_averages, wr
 WINDOWS_QUERY = "temperature_windows"
 REJECTS_QUERY = "rejected_readings"
 LISTENER_FLUSH_MS = 30_000
+# The stages of a windows batch (StreamReport.stage_s)
+STAGE_WINDOWS = "read, parse, aggregate and store windows"
+STAGE_COLLECT = "windows to the driver"
+STAGE_ALERTS = "alerting and e-mail"
 
 log = logging.getLogger("fleetwatch.stream")
 
@@ -62,6 +66,8 @@ class StreamReport:
     last_delivery_error: str | None = None
     metrics: dict[str, dict[str, int]] = field(default_factory=dict)
     metrics_errors: int = 0
+    # Seconds spent in each stage of the windows batches, summed: where a batch's time goes.
+    stage_s: Counter = field(default_factory=Counter)
 
     def add_alerts(self, alerts: BatchAlerts) -> None:
         self.windows_evaluated += alerts.windows - alerts.stale_windows
@@ -131,16 +137,22 @@ class TemperatureStream:
 
     def _on_windows(self, batch: DataFrame, batch_id: int) -> None:
         self.spark.sparkContext.setJobDescription(f"{WINDOWS_QUERY} batch {batch_id}")
+        began = time.monotonic()
         batch.persist()  # written, then read again: the stateful plan must run once
         try:
             write_windows(batch, self.config, self.settings.windows_ttl_s)
+            stored = time.monotonic()
             windows = collect_window_stats(batch)
         finally:
             batch.unpersist()
+        collected = time.monotonic()
         alerts = self.alerts.process(
             decisive_windows(windows, timedelta(seconds=self.settings.slide_s)))
         with self._lock:
             self.report.add_alerts(alerts)
+            self.report.stage_s.update({
+                STAGE_WINDOWS: stored - began, STAGE_COLLECT: collected - stored,
+                STAGE_ALERTS: time.monotonic() - collected})
 
     def _on_rejects(self, batch: DataFrame, batch_id: int) -> None:
         self.spark.sparkContext.setJobDescription(f"{REJECTS_QUERY} batch {batch_id}")

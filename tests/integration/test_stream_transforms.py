@@ -81,6 +81,42 @@ def test_sliding_windows_average_max_and_count_per_equipment(spark):
     }
 
 
+def test_windows_when_the_window_is_no_multiple_of_the_slide(spark):
+    # 10-minute windows every 3 minutes start at :51, :54, :57, :00 …; 10:00:30 and
+    # 10:02:30 share a 3-minute slide but not their windows ([09:51, 10:01) holds only
+    # the first): the partial sums must be cut at 1 minute, gcd(10, 3), not at the slide
+    t0 = datetime(2024, 5, 1, 10, 0, 30)
+    readings = spark.createDataFrame(
+        [("A", t0, 50.0, "EX200"), ("A", t0 + timedelta(minutes=2), 70.0, "EX200")],
+        "equipment_id string, ts timestamp, temperature_c double, model string")
+    windows = windowed_averages(readings, "10 minutes", "3 minutes", "2 minutes")
+    got = {w.window_start.strftime("%H:%M"): (w.avg_c, w.max_c, w.readings)
+           for w in collect_window_stats(windows)}
+    assert got == {"09:51": (50.0, 50.0, 1), "09:54": (60.0, 70.0, 2),
+                   "09:57": (60.0, 70.0, 2), "10:00": (60.0, 70.0, 2)}
+
+
+def test_readings_are_summed_per_bucket_before_the_sliding_windows_expand_them(spark):
+    # Expanding every reading into its window/slide windows was most of a micro-batch:
+    # the expansion must read the partial sums (MapInArrow), not the readings.
+    readings = spark.createDataFrame(
+        [("A", datetime(2024, 5, 1, 10, 0), 50.0, "EX200")],
+        "equipment_id string, ts timestamp, temperature_c double, model string")
+    plan = windowed_averages(readings, "10 minutes", "1 minute", "2 minutes") \
+        ._jdf.queryExecution().executedPlan().toString()
+    assert plan.index("Expand") < plan.index("MapInArrow")  # the plan prints parents first
+
+
+def test_each_lines_time_is_parsed_once(spark):
+    # The reject-reason filter mentions the time four times: above the fence it reads
+    # the parsed column instead of parsing the text again.
+    frame = spark.createDataFrame([("A,2024-05-01T10:00:00Z,73.4", "f", None, ARRIVED)],
+                                  LINE_SCHEMA)
+    plan = r.valid_readings(parse_readings(frame, ReadingRules())) \
+        ._jdf.queryExecution().executedPlan().toString()
+    assert plan.count("as timestamp)") == 1, plan
+
+
 def test_rejected_lines_get_keys_that_a_replay_reproduces(spark):
     rejected = spark.createDataFrame(
         [("file:/r/a.jsonl", None, ARRIVED, "why", "{bad"),

@@ -18,15 +18,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import reduce
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
 
 from rules.ast import Rule
 from rules.vectorised import evaluate_frame
-from schemas.relational import JobRun, Violation
 from spark_app.daily.evaluate import complete_groups, to_epoch_ms
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 BACKTEST_OUTPUT = "serial_number string, ts long"  # ts: epoch ms
 CHANGES = ("added", "removed", "unchanged")
@@ -90,9 +92,10 @@ def run_backtest(spark, config, backtest: Backtest,
         .where((F.col("model") == backtest.model) & F.col("tag").isin(tags))
         .select("serial_number", "tag", "ts") for day in backtest.days])
     read = Observation("backtest read")
-    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    # No number of partitions: adaptive execution coalesces the few relevant
+    # faults of a rule into fewer tasks (each Python worker's start costs seconds).
     evaluated = (window.observe(read, F.count(F.lit(1)).alias("faults"))
-                 .repartition(partitions, "serial_number")
+                 .repartition("serial_number")
                  .sortWithinPartitions("serial_number", "ts")
                  .mapInPandas(_WindowEvaluation(backtest.rule).run, BACKTEST_OUTPUT))
     group = f"backtest-{uuid.uuid4()}"
@@ -143,6 +146,12 @@ def stored_violations_of_runs(engine: Engine, rule_id: int, first_day: date,
                               last_day: date) -> pd.DataFrame:
     """Rule `rule_id`'s stored violations found by the daily runs of received
     days first_day … last_day (serial_number, ts: epoch ms)."""
+    # Here, not at the top: the Python workers import this module for the
+    # evaluation and need none of the database's.
+    from sqlalchemy import select
+
+    from schemas.relational import JobRun, Violation
+
     query = (select(Violation.serial_number, Violation.ts)
              .join(JobRun, JobRun.run_id == Violation.run_id)
              .where(Violation.rule_id == rule_id, JobRun.day.between(first_day, last_day))

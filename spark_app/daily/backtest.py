@@ -81,15 +81,16 @@ def run_backtest(spark, config, backtest: Backtest,
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    from spark_app.common.cassandra_read import faults_received
+    from spark_app.common.cassandra_read import partition_filter, read_table
 
     began = time.monotonic()
-    tags = sorted(backtest.rule.tags)
+    relevant = (F.col("model") == backtest.model) & F.col("tag").isin(sorted(backtest.rule.tags))
     # One scan per day, unioned: each day is one task of the read stage, so its
-    # finished tasks count the days read; the days read in parallel.
+    # finished tasks count the days read; the days read in parallel. One table
+    # loaded for all of them: each load asks Cassandra for the table's metadata.
+    faults = read_table(spark, config, "faults")
     window = reduce(lambda left, right: left.unionAll(right), [
-        faults_received(spark, config, [day])
-        .where((F.col("model") == backtest.model) & F.col("tag").isin(tags))
+        faults.where(partition_filter(config, "day", [day]) & relevant)
         .select("serial_number", "tag", "ts") for day in backtest.days])
     read = Observation("backtest read")
     # No number of partitions: adaptive execution coalesces the few relevant

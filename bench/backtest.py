@@ -9,7 +9,8 @@ The history is PD's realistic fleet (`bench.realistic.fleet_day`: 4 models,
 chatty codes and a long Zipf tail, bursts, late arrivals), one day per
 received day with its own seed, the same fleet every day; `--faults` is the
 total over all days (P2's 10M at full scale; a larger run is one `--faults`
-away, loading takes about a minute per 2M faults on a quiet machine). The rule
+away: loading is most of the run, 10M took 12 minutes on the shared 2-core
+machine). The rule
 is a realistic one of model EXC: its chattiest code, then a tail code within
 an hour, tti one day.
 

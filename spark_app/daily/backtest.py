@@ -3,11 +3,13 @@ one model received on days D1 … D2, evaluated once over the whole window by th
 daily job's evaluator (tti included), optionally diffed with a stored rule's
 violations found by the runs of those days. Nothing is written anywhere.
 
-All of it is one Spark job over the union of one scan per day (partition keys
-pushed down, the model and the rule's tags as clustering restrictions), nothing
-cached: about one read of those days' faults of that model (BENCHMARKS.md,
-"Backtest"). Progress in days comes from the read stage's finished tasks (one
-per day), polled from the driver's status tracker while the job runs.
+All of it is one Spark query over the union of one scan per day (partition
+keys pushed down, the model and the rule's tags as clustering restrictions),
+nothing cached; adaptive execution runs it as two jobs, the read up to the
+exchange by serial, then the evaluation: about one read of those days' faults
+of that model (BENCHMARKS.md, "Backtest"). Progress in days comes from the read
+stage's finished tasks (one per day), polled from the driver's status tracker
+while the query runs.
 """
 
 from __future__ import annotations

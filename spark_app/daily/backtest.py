@@ -76,7 +76,7 @@ class _WindowEvaluation:
 def run_backtest(spark, config, backtest: Backtest,
                  on_days_read: Callable[[int], None] = lambda days: None,
                  poll_s: float = 0.5) -> BacktestResult:
-    """Evaluate the backtest in one Spark job; `on_days_read(days)` is called
+    """Evaluate the backtest in one Spark query; `on_days_read(days)` is called
     with the number of days read so far whenever it grows."""
     from concurrent.futures import ThreadPoolExecutor
 

@@ -1,6 +1,6 @@
 """The benchmarks of issues 7 and 16 in one run, side by side:
 
-    python -m bench --scale small|full|smoke [--only pd,p1,p2,p3,p4,p5,evaluator] [--out DIR]
+    python -m bench --scale small|full|smoke [--only pd,p1,p2,p3,p4,p5,evaluator,backtest] [--out DIR]
                     [--update]
 
 Runs the sections in order, writes DIR/results.json (default var/bench) and
@@ -41,6 +41,7 @@ SCALES = {
         "p4": {"rows": 1_000_000, "repeat": 1},
         "p5": {"seconds": 300, "rate": 50_000, "equipment": 500, "breaches": 8},
         "evaluator": {"rows": 1_000_000, "rules": 500},
+        "backtest": {"faults": 10_000_000, "days": 30, "pairs": 3},
     },
     "small": {
         "pd": {"faults": 300_000, "pairs": 3},
@@ -50,6 +51,7 @@ SCALES = {
         "p4": {"rows": 100_000, "repeat": 2},
         "p5": {"seconds": 90, "rate": 50_000, "equipment": 500, "breaches": 8},
         "evaluator": {"rows": 300_000, "rules": 500},
+        "backtest": {"faults": 1_000_000, "days": 30, "pairs": 3},
     },
     # For CI: keeps the harness working in a few minutes; its figures mean nothing.
     "smoke": {
@@ -60,6 +62,7 @@ SCALES = {
         "p4": {"rows": 2_000, "repeat": 1},
         "p5": {"seconds": 20, "rate": 1_000, "equipment": 50, "breaches": 2},
         "evaluator": {"rows": 20_000, "rules": 50},
+        "backtest": {"faults": 5_000, "days": 3, "pairs": 1},
     },
 }
 
@@ -113,7 +116,14 @@ def _evaluator(rows: int, rules: int) -> dict:
     return evaluator.run(rows, rules, SEED)
 
 
-RUNNERS = {"pd": _pd, "p1": _p1, "p2": _p2, "p3": _p3, "p4": _p4, "p5": _p5, "evaluator": _evaluator}
+def _backtest(faults: int, days: int, pairs: int) -> dict:
+    from bench import backtest
+
+    return backtest.run(faults=faults, days=days, seed=SEED, pairs=pairs, log=print)
+
+
+RUNNERS = {"pd": _pd, "p1": _p1, "p2": _p2, "p3": _p3, "p4": _p4, "p5": _p5, "evaluator": _evaluator,
+           "backtest": _backtest}
 
 
 def run_section(section: str, parameters: dict) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-SECTIONS = ("pd", "p1", "p2", "p3", "p4", "p5", "evaluator")
+SECTIONS = ("pd", "p1", "p2", "p3", "p4", "p5", "evaluator", "backtest")
 TITLES = {
     "pd": "PD — a realistic day, whole processes",
     "p1": "P1 — evaluation on cached synthetic input",
@@ -18,6 +18,7 @@ TITLES = {
     "p4": "P4 — ingest",
     "p5": "P5 — temperature stream",
     "evaluator": "Rule evaluator",
+    "backtest": "Backtest — one rule over 30 received days, whole processes",
 }
 
 # The goals of issues 7 and 16. P1's goal is retired (issue 16): its floor
@@ -30,6 +31,7 @@ P3_FLAT_TOLERANCE = 1.25  # "flat" memory: the largest peak within 25% of the sm
 P4_MIN_RATIO = 0.8  # ingest / bare driver, unlogged batches of one partition
 P5_MIN_READINGS_S = 50_000  # issue 16: sustained at a steady arrival rate
 P5_LATENCY_MARGIN_S = 3.0  # p95 <= trigger + this
+BACKTEST_MAX_RATIO = 1.2  # issue 18: about one read of the days' faults of the model
 
 
 def loglog_slope(sizes: Sequence[float], seconds: Sequence[float]) -> float:
@@ -129,7 +131,9 @@ def _p5_goals(results: dict) -> dict[str, bool]:
 
 
 _GOALS = {"pd": _pd_goals, "p1": _p1_goals, "p2": _p2_goals, "p3": _p3_goals, "p4": _p4_goals, "p5": _p5_goals,
-          "evaluator": lambda results: {}}
+          "evaluator": lambda results: {},
+          "backtest": lambda results: {
+              "backtest_vs_read": results["backtest.ratio"] <= BACKTEST_MAX_RATIO}}
 
 
 def _required_work(section: str, results: dict, base: float, goal: str = "",
@@ -280,7 +284,29 @@ def _evaluator(results: dict, met: dict[str, bool]) -> tuple[list[str], list[lis
     ]
 
 
-_TABLES = {"pd": _pd, "p1": _p1, "p2": _p2, "p3": _p3, "p4": _p4, "p5": _p5, "evaluator": _evaluator}
+def _backtest(results: dict, met: dict[str, bool]) -> tuple[list[str], list[list[str]]]:
+    reads, floor = results["backtest.reads_s"], results["backtest.floor"]
+    model, faults, model_faults = (results[f"backtest.{key}"]
+                                   for key in ("model", "faults", "model_faults"))
+    history = (f"{results['backtest.days']} days, {faults:,} faults, model {model}'s share "
+               f"{model_faults:,} ({model_faults / faults:.0%})")
+    rows = [[f"bare read of {history}, {how}" + (" (the floor)" if how == floor else ""),
+             _seconds(seconds), "", "", ""] for how, seconds in reads.items()]
+    rows += [[f"pair {pair}: floor, then `fleetwatch rules backtest` "
+              f"`{results['backtest.expression']}` --format csv",
+              f"{_seconds(scan)}, {_seconds(job)}", _ratio(job, scan), "", ""]
+             for pair, (scan, job) in enumerate(zip(results["backtest.scans_s"],
+                                                    results["backtest.backtests_s"],
+                                                    strict=True), start=1)]
+    rows.append([f"backtest, median of the pairs ({results['backtest.faults_read']:,} faults of "
+                 f"the rule's codes read, {results['backtest.violations']:,} violations, "
+                 f"{results['backtest.jobs']} Spark jobs)", "", f"{results['backtest.ratio']:.2f}",
+                 f"≤ {BACKTEST_MAX_RATIO}× the floor", _verdict(met["backtest_vs_read"])])
+    return ["process", "seconds", "× floor", "goal", ""], rows
+
+
+_TABLES = {"pd": _pd, "p1": _p1, "p2": _p2, "p3": _p3, "p4": _p4, "p5": _p5, "evaluator": _evaluator,
+           "backtest": _backtest}
 
 
 def _row(cells: Sequence[str]) -> str:

@@ -3,27 +3,34 @@ one model received on days D1 … D2, evaluated once over the whole window by th
 daily job's evaluator (tti included), optionally diffed with a stored rule's
 violations found by the runs of those days. Nothing is written anywhere.
 
-The faults are read day by day (partition keys pushed down, the model as a
-clustering restriction, the rule's tags filtered), each day's relevant faults cached as
-it is read so progress can be shown in days; the evaluation then runs once
-over their union: about one read of those days' faults of that model.
+All of it is one Spark query over the union of one scan per day (partition
+keys pushed down, the model and the rule's tags as clustering restrictions),
+nothing cached; adaptive execution runs it as two jobs, the read up to the
+exchange by serial, then the evaluation: about one read of those days' faults
+of that model (BENCHMARKS.md, "Backtest"). Progress in days comes from the read
+stage's finished tasks (one per day), polled from the driver's status tracker
+while the query runs.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import reduce
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, select
 
 from rules.ast import Rule
 from rules.vectorised import evaluate_frame
-from schemas.relational import JobRun, Violation
 from spark_app.daily.evaluate import complete_groups, to_epoch_ms
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 BACKTEST_OUTPUT = "serial_number string, ts long"  # ts: epoch ms
 CHANGES = ("added", "removed", "unchanged")
@@ -67,46 +74,87 @@ class _WindowEvaluation:
 
 
 def run_backtest(spark, config, backtest: Backtest,
-                 on_day: Callable[[date, int], None] = lambda day, faults: None
-                 ) -> BacktestResult:
-    """Evaluate the backtest; `on_day(day, faults)` is called as each day is read."""
-    from pyspark import StorageLevel
+                 on_days_read: Callable[[int], None] = lambda days: None,
+                 poll_s: float = 0.5) -> BacktestResult:
+    """Evaluate the backtest in one Spark query; `on_days_read(days)` is called
+    with the number of days read so far whenever it grows."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    from spark_app.common.cassandra_read import faults_received
+    from spark_app.common.cassandra_read import partition_filter, read_table
 
     began = time.monotonic()
-    tags = sorted(backtest.rule.tags)
-    read, faults_read = [], 0
-    try:
-        for day in backtest.days:
-            faults = (faults_received(spark, config, [day])
-                      .where((F.col("model") == backtest.model) & F.col("tag").isin(tags))
-                      .select("serial_number", "tag", "ts")
-                      .persist(StorageLevel.MEMORY_AND_DISK))
-            read.append(faults)
-            count = faults.count()
-            faults_read += count
-            on_day(day, count)
-        window = read[0]
-        for faults in read[1:]:
-            window = window.unionByName(faults)
-        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
-        found = (window.repartition(partitions, "serial_number")
+    relevant = (F.col("model") == backtest.model) & F.col("tag").isin(sorted(backtest.rule.tags))
+    # One scan per day, unioned: each day is one task of the read stage, so its
+    # finished tasks count the days read; the days read in parallel. One table
+    # loaded for all of them: each load asks Cassandra for the table's metadata.
+    faults = read_table(spark, config, "faults")
+    window = reduce(lambda left, right: left.unionAll(right), [
+        faults.where(partition_filter(config, "day", [day]) & relevant)
+        .select("serial_number", "tag", "ts") for day in backtest.days])
+    read = Observation("backtest read")
+    # No number of partitions: adaptive execution coalesces the few relevant
+    # faults of a rule into fewer tasks (each Python worker's start costs seconds).
+    evaluated = (window.observe(read, F.count(F.lit(1)).alias("faults"))
+                 .repartition("serial_number")
                  .sortWithinPartitions("serial_number", "ts")
-                 .mapInPandas(_WindowEvaluation(backtest.rule).run, BACKTEST_OUTPUT)
-                 .toPandas())
-    finally:
-        for faults in read:
-            faults.unpersist()
+                 .mapInPandas(_WindowEvaluation(backtest.rule).run, BACKTEST_OUTPUT))
+    group = f"backtest-{uuid.uuid4()}"
+
+    def evaluate() -> pd.DataFrame:
+        spark.sparkContext.setJobGroup(group, f"backtest of {len(backtest.days)} days")
+        return evaluated.toPandas()
+
+    days_read = _DaysRead(spark.sparkContext.statusTracker(), group, len(backtest.days))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="backtest") as pool:
+        job = pool.submit(evaluate)
+        while not _finished(job, poll_s):
+            if days_read.grew():
+                on_days_read(days_read.count)
+        found = job.result()
+    if days_read.count < len(backtest.days):  # the last tasks ended between two polls
+        on_days_read(len(backtest.days))
     found = found.sort_values(["serial_number", "ts"], ignore_index=True)
-    return BacktestResult(found, faults_read, time.monotonic() - began)
+    return BacktestResult(found, int(read.get["faults"]), time.monotonic() - began)
+
+
+def _finished(job, wait_s: float) -> bool:
+    from concurrent.futures import wait
+
+    return bool(wait([job], timeout=wait_s).done)
+
+
+class _DaysRead:
+    """Days read so far, from the finished tasks of the job group's read stage
+    (its first: the scans, before the exchange by serial)."""
+
+    def __init__(self, tracker, group: str, days: int):
+        self.tracker, self.group, self.days = tracker, group, days
+        self.count = 0
+
+    def grew(self) -> bool:
+        stage_ids = [stage for job in self.tracker.getJobIdsForGroup(self.group)
+                     if (info := self.tracker.getJobInfo(job)) for stage in info.stageIds]
+        stage = self.tracker.getStageInfo(min(stage_ids)) if stage_ids else None
+        if stage is None or not stage.numTasks:
+            return False
+        count = stage.numCompletedTasks * self.days // stage.numTasks
+        grew, self.count = count > self.count, max(count, self.count)
+        return grew
 
 
 def stored_violations_of_runs(engine: Engine, rule_id: int, first_day: date,
                               last_day: date) -> pd.DataFrame:
     """Rule `rule_id`'s stored violations found by the daily runs of received
     days first_day … last_day (serial_number, ts: epoch ms)."""
+    # Here, not at the top: the Python workers import this module for the
+    # evaluation and need none of the database's.
+    from sqlalchemy import select
+
+    from schemas.relational import JobRun, Violation
+
     query = (select(Violation.serial_number, Violation.ts)
              .join(JobRun, JobRun.run_id == Violation.run_id)
              .where(Violation.rule_id == rule_id, JobRun.day.between(first_day, last_day))

@@ -35,10 +35,9 @@ def backtest_and_print(config: Config, backtest: Backtest, against: int | None,
     try:
         # a bar on a terminal, plain periodic log lines otherwise (Airflow, the demo's log)
         with Progress("days read", total=len(backtest.days), unit="day", stream=err) as progress:
-            def read(day, faults):
-                progress.note(f"{day}: {faults} faults")
-                progress.update(1)
-            result = run_backtest(spark, config, backtest, on_day=read)
+            def read(days):
+                progress.update(days - progress.count)
+            result = run_backtest(spark, config, backtest, on_days_read=read)
     finally:
         spark.stop()
     changes = None

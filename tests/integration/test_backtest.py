@@ -73,17 +73,43 @@ def test_a_backtest_is_one_evaluation_over_the_window(spark, history):
     first, last = days[1], days[4]
     late = [f for f in faults if f.day > f.ts.date() and first <= f.day <= last]
     assert late, "some faults of the window should arrive days after they occurred"
-    read = []
     for name, (model, expression) in RULES.items():
+        read = []
         result = run_backtest(spark, config, Backtest(parse_rule(expression), model, first, last),
-                              on_day=lambda day, count: read.append((day, count)))
+                              on_days_read=read.append)
         want = _oracle(faults, model, expression, first, last)
         assert _found(result) == want, name
         relevant = [f for f in faults if f.model == model and first <= f.day <= last
                     and f.tag in parse_rule(expression).tags]
         assert result.faults_read == len(relevant), name
-    assert [day for day, _ in read[:4]] == days[1:5]
+        assert read[-1] == 4 and read == sorted(set(read)), (name, read)
     assert sum(len(_oracle(faults, m, e, first, last)) for m, e in RULES.values()) > 50
+
+
+def test_a_backtest_reads_the_window_once_in_one_pass(spark, history):
+    """One job over all the days (its read stage one task per day), not a job per
+    day then another over their cached union."""
+    config, _, _, _ = history
+    context = spark.sparkContext
+    tracker = context.statusTracker()
+
+    def marker(group):  # the ids of a trivial job's (or two, adaptive) around the backtest
+        context.setJobGroup(group, group)
+        spark.range(1).count()
+        context.setLocalProperty("spark.jobGroup.id", None)
+        return tracker.getJobIdsForGroup(group)
+
+    model, expression = RULES["pair"]
+    before = max(marker("before the backtest"))
+    read = []
+    run_backtest(spark, config, Backtest(parse_rule(expression), model, date(2016, 11, 14),
+                                         date(2016, 11, 19)), on_days_read=read.append)
+    after = min(marker("after the backtest"))
+    jobs = [tracker.getJobInfo(job) for job in range(before + 1, after)]
+    stages = sorted(stage for job in jobs for stage in job.stageIds)
+    assert len(jobs) <= 2, [(job.jobId, list(job.stageIds)) for job in jobs]
+    assert tracker.getStageInfo(stages[0]).numTasks == 6  # the read: one task per day
+    assert read[-1] == 6
 
 
 def test_a_backtest_equals_what_the_daily_job_stored(spark, history):

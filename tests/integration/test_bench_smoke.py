@@ -58,3 +58,25 @@ def test_realistic_day_smoke_run_times_the_floor_and_the_job_as_processes(cassan
     assert 4_990 <= results["pd.faults"] <= 5_000
     assert results["pd.violations"] > 0 and results["pd.ratio"] > 0
     assert "## PD — a realistic day, whole processes" in (tmp_path / "BENCHMARKS.md").read_text()
+
+
+def test_backtest_smoke_run_times_the_floor_and_the_command_as_processes(cassandra, tmp_path):
+    environment = {key: value for key, value in os.environ.items()
+                   if key != "FLEETWATCH_CASSANDRA_KEYSPACE"}
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--scale", "smoke", "--only", "backtest", "--out",
+         str(tmp_path)], cwd=PROJECT_HOME, env=environment, capture_output=True, text=True,
+        timeout=1200)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert sorted(results["backtest.reads_s"]) == ["one-in", "per-day"]
+    assert len(results["backtest.backtests_s"]) == len(results["backtest.scans_s"]) == 1
+    assert results["backtest.days"] == 3 and results["backtest.model"] == "EXC"
+    # 5,000 // 3 faults a day, a quarter of them EXC's
+    assert results["backtest.faults"] == 4_998
+    assert 900 < results["backtest.model_faults"] < 1_100
+    # the rule's two codes only: its chattiest code is about a seventh of the model's
+    assert 0 < results["backtest.faults_read"] < results["backtest.model_faults"] / 4
+    assert results["backtest.jobs"] <= 3  # one read and one evaluation, not a job per day
+    assert "## Backtest — one rule over 30 received days" in (
+        tmp_path / "BENCHMARKS.md").read_text()

@@ -198,3 +198,35 @@ def test_p5_table_shows_the_batches_keeping_up_and_the_dominant_stage():
         "| p95 breach-to-e-mail latency (s) | 7.50 | ≤ trigger + 3 = 8 | met |",
         "| dominant stage | read, parse, aggregate and store windows: 60.0 s of 80.0 s |  |  |",
     ]
+
+
+BACKTEST_FIGURES = {
+    "backtest.days": 30, "backtest.faults": 10_000_000, "backtest.model": "EXC",
+    "backtest.model_faults": 2_500_000, "backtest.expression": "#A E:1h #B tti:1d",
+    "backtest.reads_s": {"one-in": 60.0, "per-day": 40.0}, "backtest.floor": "per-day",
+    "backtest.scans_s": [40.0, 50.0], "backtest.backtests_s": [44.0, 45.0],
+    "backtest.ratio": 1.1, "backtest.faults_read": 300_000, "backtest.violations": 1_234,
+    "backtest.jobs": 2}
+
+
+@pytest.mark.parametrize(("ratio", "met"), [(1.2, True), (1.21, False)])
+def test_backtest_goal_is_about_one_read(ratio, met):
+    assert goals_met("backtest", {**BACKTEST_FIGURES, "backtest.ratio": ratio}) == {
+        "backtest_vs_read": met}
+
+
+def test_backtest_table_says_the_history_the_floor_and_each_pair():
+    assert section_table("backtest", BACKTEST_FIGURES)[2:] == [
+        "| process | seconds | × floor | goal |  |",
+        "| --- | --- | --- | --- | --- |",
+        "| bare read of 30 days, 10,000,000 faults, model EXC's share 2,500,000 (25%), one-in "
+        "| 60.00 |  |  |  |",
+        "| bare read of 30 days, 10,000,000 faults, model EXC's share 2,500,000 (25%), per-day "
+        "(the floor) | 40.00 |  |  |  |",
+        "| pair 1: floor, then `fleetwatch rules backtest` `#A E:1h #B tti:1d` --format csv "
+        "| 40.00, 44.00 | 1.10 |  |  |",
+        "| pair 2: floor, then `fleetwatch rules backtest` `#A E:1h #B tti:1d` --format csv "
+        "| 50.00, 45.00 | 0.90 |  |  |",
+        "| backtest, median of the pairs (300,000 faults of the rule's codes read, 1,234 "
+        "violations, 2 Spark jobs) |  | 1.10 | ≤ 1.2× the floor | met |",
+    ]

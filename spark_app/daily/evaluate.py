@@ -126,17 +126,18 @@ class Evaluation:
             store = ShardBlocks(self.cassandra.session(),
                                 self.cassandra.config.settings(CassandraSettings).keyspace)
         engine = engine_for_url(self.db_url)
+        rules, tti = self.rules()
+        rule_tags = pd.DataFrame(list(self.rule_tags), columns=["model", "tag", "rule_id"])
         shards = pc.unique(table.column("shard")).to_pylist()
         for shard in sorted(shards):
             rows = table if len(shards) == 1 else table.filter(
                 pc.equal(table.column("shard"), shard))
-            yield self._run_shard(shard, rows, store, engine)
+            yield self._run_shard(shard, rows, store, engine, rules, tti, rule_tags)
 
-    def _run_shard(self, shard: int, rows: pa.Table, store, engine) -> pa.RecordBatch:
+    def _run_shard(self, shard: int, rows: pa.Table, store, engine, rules: dict[int, Rule],
+                   tti: dict[int, int], rule_tags: pd.DataFrame) -> pa.RecordBatch:
         from spark_app.daily.violation_sink import upsert_violations
 
-        rules, tti = self.rules()
-        rule_tags = pd.DataFrame(list(self.rule_tags), columns=["model", "tag", "rule_id"])
         fresh = _scoped(rows, rows.column("scope").cast(pa.int32()))
         stored = []
         for as_of, payload in (store.read(list(self.stored_days), shard) if store else ()):

@@ -192,6 +192,12 @@ VIOLATION = _struct(
     ("evidence", StringType(), True),
 )
 
+# The parts of a shard's evaluation whose seconds SHARD_OUTCOME reports, in
+# the order they run: fetching and decoding its pending blocks, sorting,
+# evaluating (fan-out, rules, tti), storing its violations (waiting for the
+# database included), packing and writing its blocks of the next generation.
+SHARD_PARTS = ("pending", "sort", "evaluate", "store_violations", "store_blocks")
+
 # What the evaluation of one shard did, one row per shard (the job's only
 # collect: as many rows as there are shards).
 SHARD_OUTCOME = _struct(
@@ -200,4 +206,5 @@ SHARD_OUTCOME = _struct(
     ("new", LongType(), False),
     ("pending_read", LongType(), False),
     ("pending_written", LongType(), False),
+    *((f"{part}_s", DoubleType(), False) for part in SHARD_PARTS),
 )

@@ -12,7 +12,9 @@ one pass, no exchange, nothing persisted.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -26,7 +28,7 @@ from rules.ast import Rule
 from rules.parser import parse_rule
 from rules.tti import apply_tti
 from rules.vectorised import evaluate_frame
-from schemas.spark import VIOLATION
+from schemas.spark import SHARD_PARTS, VIOLATION
 from spark_app.common.cassandra_session import TaskCassandra
 from spark_app.common.settings import CassandraSettings
 from spark_app.daily.pending_blocks import BlockPacker, decode
@@ -72,6 +74,24 @@ def to_epoch_ms(column: pd.Series) -> np.ndarray:
     if np.issubdtype(values.dtype, np.datetime64):
         return values.astype("datetime64[ms]").astype(np.int64)
     return pd.to_datetime(column, utc=True).to_numpy().astype("datetime64[ms]").astype(np.int64)
+
+
+class PartClock:
+    """Wall seconds per part of a shard's evaluation (SHARD_PARTS). A part
+    `excluding` others is timed net of the time they took inside it."""
+
+    def __init__(self):
+        self.seconds = dict.fromkeys(SHARD_PARTS, 0.0)
+
+    @contextmanager
+    def part(self, name: str, excluding: Sequence[str] = ()):
+        inner = sum(self.seconds[other] for other in excluding)
+        began = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += (time.perf_counter() - began
+                                   - (sum(self.seconds[other] for other in excluding) - inner))
 
 
 @dataclass(frozen=True)
@@ -138,38 +158,54 @@ class Evaluation:
                    tti: dict[int, int], rule_tags: pd.DataFrame) -> pa.RecordBatch:
         from spark_app.daily.violation_sink import upsert_violations
 
+        clock = PartClock()
         fresh = _scoped(rows, rows.column("scope").cast(pa.int32()))
         stored = []
-        for as_of, payload in (store.read(list(self.stored_days), shard) if store else ()):
-            block = decode(payload)
-            stored.append(_scoped(block, pa.array(
-                np.full(block.num_rows, (self.day - as_of).days, np.int32))))
-        faults = pa.concat_tables([fresh, *stored])
-        faults = faults.take(pc.sort_indices(
-            faults, sort_keys=[("serial_number", "ascending"), ("ts", "ascending")]))
+        with clock.part("pending"):
+            for as_of, payload in (store.read(list(self.stored_days), shard) if store else ()):
+                block = decode(payload)
+                stored.append(_scoped(block, pa.array(
+                    np.full(block.num_rows, (self.day - as_of).days, np.int32))))
+        with clock.part("sort"):
+            faults = pa.concat_tables([fresh, *stored])
+            faults = faults.take(pc.sort_indices(
+                faults, sort_keys=[("serial_number", "ascending"), ("ts", "ascending")]))
         packer = BlockPacker(shard, self.block_rows) if store and self.keep_blocks else None
         blocks: list[tuple[int, int, int, bytes]] = []
 
         def new_violations() -> Iterator[pd.DataFrame]:
-            for chunk in complete_groups(batch.to_pandas() for batch in
-                                         faults.to_batches(max_chunksize=CHUNK_ROWS)):
+            chunks = complete_groups(batch.to_pandas() for batch in
+                                     faults.to_batches(max_chunksize=CHUNK_ROWS))
+            while True:
+                with clock.part("evaluate"):
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    return
                 if packer is not None:
-                    blocks.extend(packer.add(chunk[chunk["scope"].to_numpy() == TODAY]))
-                found = self.violations(chunk, rules, tti, rule_tags)
-                if not found.empty:
-                    yield _violation_rows(found, self.versions)
+                    with clock.part("store_blocks"):
+                        blocks.extend(packer.add(chunk[chunk["scope"].to_numpy() == TODAY]))
+                with clock.part("evaluate"):
+                    found = self.violations(chunk, rules, tti, rule_tags)
+                    rows = None if found.empty else _violation_rows(found, self.versions)
+                if rows is not None:
+                    yield rows
 
-        found, new = upsert_violations(engine, new_violations(), self.detected_at, self.run_id,
-                                       self.upsert_batch_size)
+        # The upsert pulls the evaluated chunks: its own time is what is left.
+        with clock.part("store_violations", excluding=("evaluate", "store_blocks")):
+            found, new = upsert_violations(engine, new_violations(), self.detected_at,
+                                           self.run_id, self.upsert_batch_size)
         if packer is not None:
-            blocks.extend(packer.flush())
-            store.write(self.day, blocks)
+            with clock.part("store_blocks"):
+                blocks.extend(packer.flush())
+                store.write(self.day, blocks)
         pending_read = faults.num_rows - int(pc.sum(pc.equal(fresh.column("scope"), TODAY)).as_py()
                                              or 0)
         return pa.RecordBatch.from_pydict({
             "shard": pa.array([shard], pa.int32()), "found": pa.array([found], pa.int64()),
             "new": pa.array([new], pa.int64()), "pending_read": pa.array([pending_read], pa.int64()),
-            "pending_written": pa.array([sum(block[2] for block in blocks)], pa.int64())})
+            "pending_written": pa.array([sum(block[2] for block in blocks)], pa.int64()),
+            **{f"{part}_s": pa.array([clock.seconds[part]], pa.float64())
+               for part in SHARD_PARTS}})
 
     def violations(self, faults: pd.DataFrame, rules: dict[int, Rule], tti: dict[int, int],
                    rule_tags: pd.DataFrame) -> pd.DataFrame:

@@ -47,6 +47,9 @@ class RunResult:
     violations_new: int = 0  # credited in job_runs: inserted plus taken over (run_ledger)
     skipped: list[dict] = field(default_factory=list)
     stages: list[dict] = field(default_factory=list)
+    # wall seconds of each part of the evaluation (schemas.spark.SHARD_PARTS),
+    # summed over the shards' tasks: where the one stage's time went
+    task_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _fail_after(step: str, fail_after: str | None) -> None:
@@ -87,6 +90,7 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
+    from schemas.spark import SHARD_PARTS
     from spark_app.common.cassandra_read import faults_by_shard
     from spark_app.common.cassandra_session import TaskCassandra, cassandra_session
     from spark_app.common.settings import CassandraSettings
@@ -145,6 +149,8 @@ def _run_steps(spark, config, engine, day, result, fail_after, faults_of_day) ->
         result.pending_read = sum(row.pending_read for row in outcomes)
         result.violations_found = sum(row.found for row in outcomes)
         result.violations_inserted = sum(row.new for row in outcomes)
+        result.task_seconds = {part: sum(row[f"{part}_s"] for row in outcomes)
+                               for part in SHARD_PARTS}
         for step in ("evaluate", "upsert", "pending_write"):
             _fail_after(step, fail_after)
 

@@ -42,6 +42,14 @@ def app_name(days: list[date]) -> str:
     return f"fleetwatch-daily-{first}" + (f"..{last}" if last != first else "")
 
 
+def task_seconds_text(seconds: dict[str, float]) -> str:
+    """Where the evaluation's task time went, largest first, in one line."""
+    parts = sorted(seconds.items(), key=lambda item: -item[1])
+    return ("task seconds: " + ", ".join(f"{part.replace('_', ' ')} {value:.1f}s"
+                                         for part, value in parts)
+            + f" (of {sum(seconds.values()):.1f}s in Python, summed over the shards)")
+
+
 def run(config, days: list[date]) -> int:
     """Each day in turn: its counts on stdout, the progress over the days on stderr."""
     from spark_app.common.spark_session import build_spark_session
@@ -65,6 +73,8 @@ def run(config, days: list[date]) -> int:
                     f"({time.monotonic() - began:.1f}s)")
                 for item in result.skipped:
                     progress.write(f"    rule {item['rule_id']} skipped: {item['reason']}")
+                if result.task_seconds:
+                    progress.write(f"    {task_seconds_text(result.task_seconds)}")
                 progress.note(f"{day} done")
                 progress.update()
     finally:

@@ -124,9 +124,14 @@ def test_a_task_evaluates_each_shard_of_its_partition_and_stores_what_it_finds(t
         "shard": pa.array([7, 3, 7, 3, 7], pa.int32()),
     })
     outcomes = [row for out in run.run(iter([batch])) for row in out.to_pylist()]
+    seconds = [{key: row.pop(key) for key in list(row) if key.endswith("_s")} for row in outcomes]
     assert outcomes == [
         {"shard": 3, "found": 0, "new": 0, "pending_read": 0, "pending_written": 0},
         {"shard": 7, "found": 2, "new": 2, "pending_read": 0, "pending_written": 0}]
+    # where each shard's time went: every part, none negative
+    assert [sorted(parts) for parts in seconds] == [
+        ["evaluate_s", "pending_s", "sort_s", "store_blocks_s", "store_violations_s"]] * 2
+    assert all(value >= 0 for parts in seconds for value in parts.values())
     with engine.connect() as connection:
         stored = connection.execute(select(Violation.rule_id, Violation.serial_number,
                                            Violation.rule_version, Violation.run_id)
@@ -135,3 +140,26 @@ def test_a_task_evaluates_each_shard_of_its_partition_and_stores_what_it_finds(t
     again = [row for out in run.run(iter([batch])) for row in out.to_pylist()]
     assert [(row["found"], row["new"]) for row in again] == [(0, 0), (2, 0)]
     engine.dispose()
+
+
+def test_a_part_timed_net_of_the_parts_inside_it_counts_only_its_own_time(monkeypatch):
+    from spark_app.daily import evaluate
+
+    instants = iter([10.0, 11.0, 13.0, 20.0])  # outer starts, inner 11..13, outer ends
+    monkeypatch.setattr(evaluate.time, "perf_counter", lambda: next(instants))
+    clock = evaluate.PartClock()
+    with clock.part("store_violations", excluding=("evaluate",)):
+        with clock.part("evaluate"):
+            pass
+    assert clock.seconds["evaluate"] == 2.0
+    assert clock.seconds["store_violations"] == 8.0
+    assert clock.seconds["sort"] == 0.0
+
+
+def test_task_seconds_read_largest_first_in_one_line():
+    from spark_app.daily.main import task_seconds_text
+
+    assert task_seconds_text({"pending": 0.0, "sort": 1.25, "evaluate": 10.0,
+                              "store_violations": 8.5, "store_blocks": 0.5}) == (
+        "task seconds: evaluate 10.0s, store violations 8.5s, sort 1.2s, store blocks 0.5s, "
+        "pending 0.0s (of 20.2s in Python, summed over the shards)")

@@ -210,7 +210,7 @@ def _instants(texts) -> tuple[np.ndarray, np.ndarray]:
     if not matched.any():
         return np.zeros(count, np.int64), matched
     texts = pc.cast(texts, pa.binary())
-    offsets = np.frombuffer(texts.buffers()[1], np.int32, count + 1, texts.offset)
+    offsets = np.frombuffer(texts.buffers()[1], np.int32, count + 1, texts.offset * 4)
     data = np.frombuffer(texts.buffers()[2], np.uint8)
     # the others read as the first matched text, so that every row below converts
     first = np.argmax(matched)

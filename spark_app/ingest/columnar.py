@@ -49,6 +49,8 @@ _READ = pa_json.ReadOptions(use_threads=False, block_size=1 << 26)
 # accepts; _date_times checks the date and time themselves.
 _ISO = (r"^(?P<base>\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d{1,6}))?"
         r"(?P<zone>Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$")
+# what a plain line is made of, and the newlines between lines
+_PLAIN_BYTES = bytes(range(0x20, 0x7F)).replace(b"\\", b"") + b"\n"
 _US = 1_000_000
 _DAY_US = 86_400 * _US
 _EPOCH = EARLIEST_INSTANT.replace(year=1970, month=1, day=1)
@@ -95,10 +97,12 @@ def validate_chunk(lines: list[bytes], now: datetime, rules: RecordRules) -> Val
     accept, and the indices of the others. `now`: when the chunk was read,
     received_at of the lines without one."""
     now_us = epoch_microseconds(now)
-    plain = _plain_lines(lines)
+    joined = b"\n".join(lines)
+    plain = _plain_lines(lines, joined)
     parsed, per_line = [], np.flatnonzero(~plain).tolist()
     candidates = np.flatnonzero(plain)
-    _parse(lines, candidates, parsed, per_line)
+    # the usual chunk, all plain, is parsed from the bytes already joined
+    _parse(lines, candidates, parsed, per_line, joined if len(candidates) == len(lines) else None)
     if parsed:
         table = pa.concat_tables(table for _, table in parsed)
         indices = np.concatenate([part for part, _ in parsed])
@@ -109,31 +113,41 @@ def validate_chunk(lines: list[bytes], now: datetime, rules: RecordRules) -> Val
     return ValidatedChunk(columns, per_line.tolist())
 
 
-def _plain_lines(lines: list[bytes]) -> np.ndarray:
-    """Which lines are of printable ASCII without a backslash, at most
-    FAST_LINE_BYTES long (a CR before the newline allowed)."""
+def _plain_lines(lines: list[bytes], joined: bytes) -> np.ndarray:
+    """Which lines (`joined`: them joined by newlines) are of printable ASCII
+    without a backslash, at most FAST_LINE_BYTES long (a CR before the newline
+    allowed)."""
     if not lines:
         return np.zeros(0, bool)
-    data = np.frombuffer(b"\n".join(lines), np.uint8)
     lengths = np.fromiter(map(len, lines), np.int64, len(lines))
+    plain = lengths <= FAST_LINE_BYTES
+    # Usually nothing is odd: bytes.translate, deleting the plain bytes, shows
+    # it at a fraction of the cost of finding which lines the odd bytes are in.
+    odd_bytes = joined.translate(None, _PLAIN_BYTES)
+    if not odd_bytes or (not odd_bytes.strip(b"\r") and  # or only CRs, each before a newline
+                         len(odd_bytes) == (joined + b"\n").count(b"\r\n")):
+        return plain
+    data = np.frombuffer(joined, np.uint8)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
     following = np.append(data[1:], np.uint8(10))
     odd = (data >= 0x7F) | (data == ord("\\")) | (
         (data < 0x20) & (data != 10) & ~((data == 13) & (following == 10)))
-    plain = lengths <= FAST_LINE_BYTES
     plain[np.searchsorted(starts, np.flatnonzero(odd), "right") - 1] = False
     return plain
 
 
-def _parse(lines: list[bytes], part: np.ndarray, parsed: list, per_line: list) -> None:
-    """Parse the lines at indices `part` as one JSON-lines block; a block
-    pyarrow refuses is split into parts parsed again, down to PER_LINE_BELOW
-    lines left to the per-line validator."""
+def _parse(lines: list[bytes], part: np.ndarray, parsed: list, per_line: list,
+           joined: bytes | None = None) -> None:
+    """Parse the lines at indices `part` (`joined`: them joined by newlines, if
+    at hand) as one JSON-lines block; a block pyarrow refuses is split into
+    parts parsed again, down to PER_LINE_BELOW lines left to the per-line
+    validator."""
     if len(part) == 0:
         return
+    if joined is None:
+        joined = b"\n".join([lines[i] for i in part])
     try:
-        table = pa_json.read_json(io.BytesIO(b"\n".join([lines[i] for i in part])),
-                                  read_options=_READ, parse_options=_PARSE)
+        table = pa_json.read_json(io.BytesIO(joined), read_options=_READ, parse_options=_PARSE)
     except pa.ArrowInvalid:
         table = None
     if table is not None and table.num_rows == len(part):
@@ -179,38 +193,52 @@ def _accept(table: pa.Table, now_us: int, rules: RecordRules) -> tuple[np.ndarra
 def _names_ok(names) -> np.ndarray:
     """serial_number, model: present, not only spaces (the lines are ASCII, so
     no other whitespace), within MAX_NAME_BYTES."""
-    return _mask(pc.and_(pc.match_substring_regex(names, "[^ ]"),
-                         pc.less_equal(pc.binary_length(names), MAX_NAME_BYTES)))
+    length = pc.binary_length(names)
+    return _mask(pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_NAME_BYTES))) & \
+        ~_mask(pc.ascii_is_space(names))
 
 
 def _instants(texts) -> tuple[np.ndarray, np.ndarray]:
     """Microseconds since the epoch (UTC) of ISO 8601 texts, and which of them
-    are surely what datetime.fromisoformat reads, inside the representable days."""
-    parts = pc.extract_regex(texts, _ISO)  # null where the text does not match
-    if isinstance(parts, pa.ChunkedArray):
-        parts = parts.combine_chunks()
-    matched = _mask(parts.is_valid())
-    base, fraction, zone = (parts.field(name) for name in ("base", "fraction", "zone"))
-    # the others as the epoch, so that every row below converts
-    base = pc.if_else(pa.array(matched), base, "1970-01-01T00:00:00")
-    seconds, real = _date_times(base)
-    fraction_us = _integers(pc.utf8_rpad(pc.if_else(pa.array(matched), fraction, "0"),
-                                         width=6, padding="0"))
-    zone = pc.if_else(pa.array(matched), pc.replace_substring(zone, "Z", "+00:00"), "+00:00")
-    zone = _characters(zone, 6)
-    sign = np.where(zone[:, 0] == ord("-"), -1, 1)
-    digits = zone.astype(np.int64) - ord("0")  # not uint8: 30 * 60 would wrap
-    offset_s = sign * ((digits[:, 1] * 10 + digits[:, 2]) * 3600 +
-                       (digits[:, 4] * 10 + digits[:, 5]) * 60)
+    are surely what datetime.fromisoformat reads, inside the representable days.
+    The regex only says which texts have the form: the numbers are read from
+    the texts' bytes in numpy, their places known from the form and length."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    matched = _mask(pc.match_substring_regex(texts, _ISO))
+    count = len(texts)
+    if not matched.any():
+        return np.zeros(count, np.int64), matched
+    texts = pc.cast(texts, pa.binary())
+    offsets = np.frombuffer(texts.buffers()[1], np.int32, count + 1, texts.offset * 4)
+    data = np.frombuffer(texts.buffers()[2], np.uint8)
+    # the others read as the first matched text, so that every row below converts
+    first = np.argmax(matched)
+    starts = np.where(matched, offsets[:-1], offsets[first])
+    ends = np.where(matched, offsets[1:], offsets[first + 1])
+    digits = data[starts[:, None] + np.arange(19)].astype(np.int64) - ord("0")
+    seconds, real = _date_times(digits)
+    # the zone: Z, or ±HH:MM as the last six bytes
+    utc = data[ends - 1] == ord("Z")
+    zone = data[ends[:, None] - 6 + np.arange(6)].astype(np.int64) - ord("0")
+    sign = np.where(data[ends - 6] == ord("-"), -1, 1)
+    offset_s = np.where(utc, 0, sign * ((zone[:, 1] * 10 + zone[:, 2]) * 3600 +
+                                        (zone[:, 4] * 10 + zone[:, 5]) * 60))
+    # the fraction: the 0 to 6 digits after the dot that follows the seconds
+    fraction_digits = np.maximum(ends - np.where(utc, 1, 6) - starts - 20, 0)
+    fraction_us = np.zeros(count, np.int64)
+    for place in range(6):
+        digit = data[np.minimum(starts + 20 + place, len(data) - 1)].astype(np.int64) - ord("0")
+        fraction_us += np.where(place < fraction_digits, digit * 10 ** (5 - place), 0)
     instants = (seconds - offset_s) * _US + fraction_us
     ok = matched & real & (instants >= _EARLIEST_US) & (instants <= _LATEST_US)
     return instants, ok
 
 
-def _date_times(base) -> tuple[np.ndarray, np.ndarray]:
-    """Seconds since the epoch of YYYY-MM-DDTHH:MM:SS texts (digits where
-    digits are: the regex saw to it), and which are a real date and time."""
-    digits = _characters(base, 19).astype(np.int64) - ord("0")
+def _date_times(digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Seconds since the epoch of YYYY-MM-DDTHH:MM:SS texts, given as their
+    (n, 19) digit values (digits where digits are: the regex saw to it), and
+    which are a real date and time."""
 
     def number(start: int, width: int) -> np.ndarray:
         return sum(digits[:, start + i] * 10 ** (width - 1 - i) for i in range(width))
@@ -231,18 +259,6 @@ def _date_times(base) -> tuple[np.ndarray, np.ndarray]:
 
 
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-
-
-def _characters(texts, width: int) -> np.ndarray:
-    """ASCII texts all `width` long as an (n, width) array of their bytes."""
-    texts = pc.cast(texts, pa.binary()) if isinstance(texts, pa.Array) else texts
-    fixed = pc.cast(texts, pa.binary(width))
-    return np.frombuffer(fixed.buffers()[1], np.uint8,
-                         len(fixed) * width, fixed.offset * width).reshape(-1, width)
-
-
-def _integers(digits) -> np.ndarray:
-    return pc.cast(digits, pa.int64()).to_numpy()
 
 
 def _mask(values) -> np.ndarray:

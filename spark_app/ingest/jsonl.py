@@ -54,8 +54,9 @@ def read_chunks(handle, max_bytes: int, rows: int, block_bytes: int = _BLOCK_BYT
         if parts and max(map(len, parts)) > limit:
             parts = [line[:limit] for line in parts]
         # map and compress: no Python code per line
-        numbers += compress(range(first, first + len(parts)), map(bytes.strip, parts))
-        lines += compress(parts, map(bytes.strip, parts))
+        nonblank = list(map(bytes.strip, parts))
+        numbers += compress(range(first, first + len(parts)), nonblank)
+        lines += compress(parts, nonblank)
         number += len(parts)
         while len(lines) >= rows:
             last = numbers[rows - 1] - first  # its part, ended by a newline

@@ -7,9 +7,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
-from spark_app.ingest.columnar import as_bytes, validate_chunk
+from spark_app.ingest.columnar import _instants, as_bytes, validate_chunk
 from spark_app.ingest.faults import _batch_starts, _big_endian, _driver_milliseconds
 from spark_app.ingest.jsonl import read_chunks
 from spark_app.ingest.records import Invalid, RecordRules, json_line_row
@@ -208,3 +209,12 @@ def test_offsets_of_hours_and_minutes_are_taken_off(ts, microseconds):
     chunk = validate_chunk(lines, NOW, RULES)
     assert chunk.per_line == []
     assert chunk.faults.ts_us.tolist() == [microseconds] * 20
+
+
+def test_instants_of_a_slice_are_read_at_its_own_offsets():
+    texts = pa.array(["2016-11-18T10:00:00Z", None, "2016-11-18T10:00:00.12-00:45", "nonsense",
+                      "1900-12-19T23:15:59-03:30", "2016-11-18T03:38:20.111111+23:59"])[2:]
+    instants, ok = _instants(texts)
+    assert ok.tolist() == [True, False, True, True]
+    # as datetime.fromisoformat(ts) - 1970-01-01T00:00:00Z, in µs
+    assert instants[ok].tolist() == [1479465900120000, -2178479641000000, 1479353960111111]

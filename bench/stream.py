@@ -110,7 +110,10 @@ def _session(config):
 def _warm_up(spark, config, rate: int, equipment: int) -> None:
     """JIT (at the volume of the run: a few thousand readings leave the hot loops
     interpreted), code generation, the Python workers and the connector's sessions
-    are paid for here, not in the figures: a stream runs for days."""
+    are paid for here, not in the figures: a stream runs for days. Every path of a
+    measured batch is taken: a breach (its alert composed, queued, mailed, its
+    episode recorded) and a rejected line (its reason stored), or the first
+    measured batch with a breach pays for their imports and first connections."""
     from spark_app.stream import main as stream_main
 
     directory = config.path("stream", "source_dir")
@@ -119,6 +122,10 @@ def _warm_up(spark, config, rate: int, equipment: int) -> None:
     for second, body in itertools.islice(seconds_of_readings(first, rate, equipment, 1),
                                          WARM_UP_S):
         _write_second(directory, second, body)
+    simulator.write_file(directory, "breach-WARM-UP.jsonl", [
+        simulator.Reading("WARM-UP", first + timedelta(seconds=s), 150.0, "EX200")
+        for s in range(WARM_UP_S)])
+    (directory / "rejected-WARM-UP.jsonl").write_text("{not a reading\n")
     stream_main.run(config, available_now=True, spark=spark)
 
 

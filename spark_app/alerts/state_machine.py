@@ -202,23 +202,6 @@ def episode_of(before: AlertState, after: AlertState, window_end: datetime) -> E
                    after.breach_emails, after.breach_silenced)
 
 
-def decisive_windows(windows: Iterable[WindowStat], slide: timedelta) -> list[WindowStat]:
-    """The windows of a micro-batch that alerting decides on: per equipment, the
-    trailing window (the one ending within a slide after its newest reading in
-    the batch) and older ones. Newer windows cover only the last few minutes:
-    their average would be a noisy partial one. They are decided on in a later
-    batch, once the equipment's readings have moved past them.
-    (The newest reading lies in [newest window start, that start + slide).)"""
-    windows = list(windows)
-    newest_start: dict[str, datetime] = {}
-    for window in windows:
-        known = newest_start.get(window.equipment_id)
-        if known is None or window.window_start > known:
-            newest_start[window.equipment_id] = window.window_start
-    return [window for window in windows
-            if window.window_end <= newest_start[window.equipment_id] + slide]
-
-
 def never_silenced(_equipment_id: str, _model: str | None, _at: datetime) -> bool:
     return False
 

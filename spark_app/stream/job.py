@@ -6,7 +6,7 @@ readings, and the alerting on the driver.
   micro-batch that changes it, so a breach is seen within one trigger instead
   of after the window closes plus the watermark). foreachBatch upserts the
   windows into Cassandra and runs the alerting over the batch's decisive
-  windows (spark_app.alerting.decisive_windows).
+  windows (spark_app.stream.windows.decisive, filtered in Spark).
 - `rejected_readings`: parse -> rejected lines -> Cassandra, with the reason.
 
 Both checkpoint under stream.checkpoint_dir; alert state and the outbox live
@@ -21,7 +21,6 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -30,7 +29,6 @@ from spark_app.alerts.breaches import BreachStore
 from spark_app.alerts.outbox import CassandraOutbox, DeliveryReport
 from spark_app.alerts.processor import AlertProcessor, BatchAlerts
 from spark_app.alerts.smtp import SmtpMailer
-from spark_app.alerts.state_machine import decisive_windows
 from spark_app.alerts.store import AlertStateStore
 from spark_app.alerts.thresholds import ThresholdSource
 from spark_app.common.config import Config
@@ -42,7 +40,12 @@ from spark_app.stream.readings import parse_readings, rejected_lines, valid_read
 from spark_app.stream.rejected_readings import write_rejected
 from spark_app.stream.settings import StreamSettings
 from spark_app.stream.sources import read_lines
-from spark_app.stream.windows import collect_window_stats, windowed_averages, write_windows
+from spark_app.stream.windows import (
+    collect_window_stats,
+    decisive,
+    windowed_averages,
+    write_windows,
+)
 
 WINDOWS_QUERY = "temperature_windows"
 REJECTS_QUERY = "rejected_readings"
@@ -142,12 +145,11 @@ class TemperatureStream:
         try:
             write_windows(batch, self.config, self.settings.windows_ttl_s)
             stored = time.monotonic()
-            windows = collect_window_stats(batch)
+            windows = collect_window_stats(decisive(batch, self.settings.slide_s))
         finally:
             batch.unpersist()
         collected = time.monotonic()
-        alerts = self.alerts.process(
-            decisive_windows(windows, timedelta(seconds=self.settings.slide_s)))
+        alerts = self.alerts.process(windows)
         with self._lock:
             self.report.add_alerts(alerts)
             self.report.stage_s.update({

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from spark_app.alerts.state_machine import WindowStat
@@ -82,6 +82,21 @@ def write_windows(batch: DataFrame, config: Config, ttl_s: int) -> None:
      .options(keyspace=config.settings(CassandraSettings).keyspace, table="temperature_windows",
               ttl=str(ttl_s))
      .mode("append").save())
+
+
+def decisive(windows: DataFrame, slide_s: int) -> DataFrame:
+    """The windows alerting decides on: per equipment, the trailing window (the one
+    ending within a slide after its newest reading) and older ones. Newer windows
+    cover only the last few minutes: their average would be a noisy partial one, so
+    they are decided on in a later batch, once the equipment's readings have moved
+    past them. (The newest reading lies in [newest window start, + slide).)
+    Filtered in Spark: of a batch's window/slide windows per equipment, only the
+    decisive few travel to the driver."""
+    newest_start = F.max("window_start").over(Window.partitionBy("equipment_id"))
+    return (windows.withColumn("_newest_start", newest_start)
+            .where(F.col("window_end")
+                   <= F.col("_newest_start") + F.expr(f"INTERVAL {slide_s} SECONDS"))
+            .drop("_newest_start"))
 
 
 def collect_window_stats(windows: DataFrame) -> list[WindowStat]:

@@ -1,13 +1,13 @@
 """The stream's DataFrame -> DataFrame steps on small frames (batch, real Spark)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from spark_app.stream import readings as r
 from spark_app.stream.readings import ReadingRules, parse_readings
 from spark_app.stream.rejected_readings import with_record_keys
-from spark_app.stream.windows import collect_window_stats, windowed_averages
+from spark_app.stream.windows import collect_window_stats, decisive, windowed_averages
 
 ARRIVED = datetime(2024, 5, 1, 12, 0)
 LINE_SCHEMA = "value string, source string, position string, received_at timestamp"
@@ -94,6 +94,41 @@ def test_windows_when_the_window_is_no_multiple_of_the_slide(spark):
            for w in collect_window_stats(windows)}
     assert got == {"09:51": (50.0, 50.0, 1), "09:54": (60.0, 70.0, 2),
                    "09:57": (60.0, 70.0, 2), "10:00": (60.0, 70.0, 2)}
+
+
+WINDOWS_SCHEMA = ("equipment_id string, window_start timestamp, window_end timestamp, "
+                  "model string, avg_c double, max_c double, readings long")
+
+
+WINDOWS_T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+
+
+def windows_ending(spark, ends):
+    """(equipment, end minute after 10:00) -> 10-minute windows as windowed_averages emits."""
+    t0 = WINDOWS_T0
+    return spark.createDataFrame(
+        [(equipment, t0 + timedelta(minutes=end - 10), t0 + timedelta(minutes=end), "EX200",
+          100.0, 103.0, 60) for equipment, end in ends], WINDOWS_SCHEMA)
+
+
+def decisive_ends(windows):
+    return sorted((w.equipment_id, int((w.window_end - WINDOWS_T0).total_seconds() // 60))
+                  for w in collect_window_stats(decisive(windows, 60)))
+
+
+def test_decisive_windows_are_the_trailing_one_and_older_per_equipment(spark):
+    # sliding 10-minute windows every minute; EX-1's newest reading is in [10:20, 10:21),
+    # so its windows ending after 10:21 cover less than 9 minutes of readings
+    windows = windows_ending(spark, [("EX-1", end) for end in range(15, 31)]     # 10:15 … 10:30
+                             + [("EX-2", end) for end in range(5, 16)])          # 10:05 … 10:15
+    assert decisive_ends(windows) == [("EX-1", m) for m in range(15, 22)] + \
+        [("EX-2", m) for m in range(5, 7)]
+
+
+def test_a_lone_newest_window_is_not_decisive_until_readings_move_on(spark):
+    # a window starting at 10:20: at most its first minute of readings
+    assert decisive_ends(windows_ending(spark, [("EX-1", 30)])) == []
+    assert decisive_ends(windows_ending(spark, [("EX-1", 30), ("EX-1", 21)])) == [("EX-1", 21)]
 
 
 def test_readings_are_summed_per_bucket_before_the_sliding_windows_expand_them(spark):

@@ -11,7 +11,6 @@ from spark_app.alerts.state_machine import (
     Kind,
     Thresholds,
     WindowStat,
-    decisive_windows,
     evaluate,
 )
 
@@ -160,22 +159,3 @@ def test_the_model_remembered_in_the_state_selects_the_threshold():
 def test_negative_hysteresis_is_refused():
     with pytest.raises(ValueError):
         AlertPolicy(hysteresis_c=-1.0, reminder=None)
-
-
-def test_decisive_windows_are_the_trailing_one_and_older_per_equipment():
-    # sliding 10-minute windows every minute; EX-1's newest reading is in [10:20, 10:21),
-    # so its windows ending after 10:21 cover less than 9 minutes of readings
-    slide = timedelta(minutes=1)
-    ex1 = [window(end, 100.0) for end in range(15, 31)]          # ends 10:15 ... 10:30
-    ex2 = [window(end, 100.0, "EX-2") for end in range(5, 16)]   # ends 10:05 ... 10:15
-    chosen = decisive_windows(ex1 + ex2, slide)
-    ends = sorted((w.equipment_id, int((w.window_end - T0).total_seconds() // 60))
-                  for w in chosen)
-    assert ends == [("EX-1", m) for m in range(15, 22)] + [("EX-2", m) for m in range(5, 7)]
-
-
-def test_a_lone_newest_window_is_not_decisive_until_readings_move_on():
-    only_newest = [window(30, 140.0)]  # a window starting at 10:20: at most its first minute
-    assert decisive_windows(only_newest, timedelta(minutes=1)) == []
-    assert decisive_windows([window(30, 140.0), window(21, 140.0)], timedelta(minutes=1)) == \
-        [window(21, 140.0)]

@@ -39,7 +39,10 @@ SCALES = {
         "p3": {"sizes": P3_FULL_SIZES, "rules": 500},
         # One timed run each: the per-row driver loop alone takes minutes here.
         "p4": {"rows": 1_000_000, "repeat": 1},
-        "p5": {"seconds": 300, "rate": 50_000, "equipment": 500, "breaches": 8},
+        # Fed a little above the goal: the sustained rate counts from the first
+        # file's arrival to the end of the batch holding the last one, so a stream
+        # that keeps up with a 50,000/s feed scores ~49,500 (the last trigger's wait).
+        "p5": {"seconds": 300, "rate": 51_000, "equipment": 500, "breaches": 8},
         "evaluator": {"rows": 1_000_000, "rules": 500},
         "backtest": {"faults": 10_000_000, "days": 30, "pairs": 3},
     },

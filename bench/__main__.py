@@ -185,16 +185,20 @@ def main(argv: list[str] | None = None) -> int:
             results.update(run_section(section, SCALES[args.scale][section]))
             if args.update:
                 results[f"{section}.rerun"] = this_run
+            results["elapsed_s"] = round(time.monotonic() - began, 1)
+            # after every section: a run stopped late keeps what it measured
+            _write(results, results_dir, report_dir)
             progress.update()
-    results["elapsed_s"] = round(time.monotonic() - began, 1)
-
-    results_dir.mkdir(parents=True, exist_ok=True)
-    (results_dir / "results.json").write_text(json.dumps(results, indent=1, default=_plain) + "\n")
-    (report_dir / "BENCHMARKS.md").write_text(render(results))
     failed = [section for section in args.only if f"{section}.error" in results]
     print(f"wrote {results_dir / 'results.json'} and {report_dir / 'BENCHMARKS.md'} "
           f"in {results['elapsed_s']:.0f}s" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _write(results: dict, results_dir: Path, report_dir: Path) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / "results.json").write_text(json.dumps(results, indent=1, default=_plain) + "\n")
+    (report_dir / "BENCHMARKS.md").write_text(render(results))
 
 
 def _earlier_results(path: Path, scale: str, sections: list[str]) -> dict:

@@ -66,3 +66,20 @@ def test_update_refuses_results_of_another_scale(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps({"scale": "full"}))
     with pytest.raises(SystemExit, match="scale 'full'"):
         harness.main(["--scale", "smoke", "--only", "p4", "--update", "--out", str(tmp_path)])
+
+
+def test_a_run_stopped_in_a_later_section_keeps_the_sections_before_it(monkeypatch, tmp_path):
+    monkeypatch.setattr(harness.machine, "describe", lambda: {"machine.cores": 2})
+    monkeypatch.setitem(harness.RUNNERS, "p4", lambda rows, repeat: {
+        "driver_rows_s": 5.0, "driver_batched_rows_s": 6.0, "ingest_rows_s": 4.0})
+
+    def stopped(**_parameters):
+        raise KeyboardInterrupt  # Ctrl-C, or the machine's time running out
+
+    monkeypatch.setitem(harness.RUNNERS, "evaluator", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        harness.main(["--scale", "smoke", "--only", "p4,evaluator", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["p4.ingest_rows_s"] == 4.0
+    assert not any(key.startswith("evaluator.") for key in results)
+    assert "## P4" in (tmp_path / "BENCHMARKS.md").read_text()

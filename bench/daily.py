@@ -237,12 +237,18 @@ def _session(config, name: str):
     return build_spark_session(config, app_name=f"fleetwatch-bench-{name}")
 
 
-def what_dominates(result) -> str:
-    """The slowest stage of a daily run and, inside it, where its tasks' time went."""
+def what_dominates(stages: list[dict], task_seconds: str = "") -> str:
+    """The slowest stage of a daily run and, inside it, where its tasks' time
+    went (the job's `task seconds: …` line, when it printed one)."""
+    return dominant_stage(stages) + (f"; {task_seconds}" if task_seconds else "")
+
+
+def run_dominated_by(result) -> str:
+    """what_dominates of a run of this process (a RunResult)."""
     from spark_app.daily.main import task_seconds_text
 
-    inside = f"; {task_seconds_text(result.task_seconds)}" if result.task_seconds else ""
-    return dominant_stage(result.stages) + inside
+    return what_dominates(result.stages, task_seconds_text(result.task_seconds)
+                          if result.task_seconds else "")
 
 
 def dominant_stage(stages: list[dict]) -> str:
@@ -384,7 +390,7 @@ def p1(faults: int, rules: int, log: Log = print) -> dict:
             "required_pipeline_s": required_s, "bare_insert_s": insert_s,
             "faults": faults, "rules": rules, "relevant": joined,
             "violations": result.violations_found, "thesis_violations": thesis_found,
-            "dominant": what_dominates(result)}
+            "dominant": run_dominated_by(result)}
 
 
 def p2(faults: int, rules: int, log: Log = print) -> dict:
@@ -428,7 +434,7 @@ def p2(faults: int, rules: int, log: Log = print) -> dict:
             "floor": floor, "reads_s": reads, "scans_s": [reads[floor], second_scan_s],
             "scan_cpu_s": scan_cpu, "fleetwatch_cpu_s": fleetwatch_cpu, **postgres,
             "violations": result.violations_found,
-            "thesis_violations": thesis_found, "dominant": what_dominates(result)}
+            "thesis_violations": thesis_found, "dominant": run_dominated_by(result)}
 
 
 def _on_postgres(spark, day: BenchDay, log: Log) -> dict:
@@ -480,7 +486,7 @@ def p3(sizes: list[int], rules: int, log: Log = print) -> dict:
         for size in sizes:
             elapsed, result = _p3_run(size, rules, python_peaks, heap_peaks)
             seconds.append(elapsed)
-            dominant = what_dominates(result)
+            dominant = run_dominated_by(result)
             log(f"  {size:,} faults: {elapsed:.1f}s, driver peak {python_peaks[-1]:.0f} MB "
                 f"(Python), JVM heap peak {heap_peaks[-1]:.0f} MB")
             progress.update(size)

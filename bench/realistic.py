@@ -334,7 +334,7 @@ def _job_figures(database: Path) -> dict:
 
 
 def run(faults: int = 3_000_000, seed: int = 7, pairs: int = 3, log: Log = print) -> dict:
-    from bench.daily import dominant_stage
+    from bench.daily import what_dominates
     from spark_app.common.config import load_config
 
     shape = DayShape(faults=faults)
@@ -383,8 +383,7 @@ def run(faults: int = 3_000_000, seed: int = 7, pairs: int = 3, log: Log = print
             # rules, the run's records, Python workers
             "job_outside_stages_s": statistics.median(
                 job - staged for job, staged in zip(jobs, in_stages, strict=True)),
-            "dominant": dominant_stage(figures["stages"])
-                        + (f"; {task_seconds}" if task_seconds else "")}
+            "dominant": what_dominates(figures["stages"], task_seconds)}
 
 
 def main() -> None:

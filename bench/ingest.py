@@ -56,37 +56,66 @@ def run(rows: int, seed: int, repeat: int = 2) -> dict:
         writer = FaultWriter(session, BENCH_KEYSPACE, settings.batch_rows)
         batches = [(batch, None) for batch in writer.batches(parameters)]
 
-        def driver_loop() -> float:
-            began = time.perf_counter()
+        def driver_loop() -> dict:
             execute_concurrent_with_args(session, writer.insert, parameters,
                                          concurrency=settings.concurrency)
-            return time.perf_counter() - began
+            return {}
 
-        def driver_batches() -> float:
-            began = time.perf_counter()
+        def driver_batches() -> dict:
             execute_concurrent(session, batches, concurrency=settings.concurrency)
-            return time.perf_counter() - began
+            return {}
 
-        def ingest_file() -> float:
-            began = time.perf_counter()
+        def ingest_file() -> dict:
             summary = ingest(config, [str(path)], progress_stream=open(os.devnull, "w"))
-            elapsed = time.perf_counter() - began
             assert summary.faults == len(parameters) and not summary.failed, summary.text()
-            return elapsed
+            return summary.part_seconds
 
-        best = {"driver": float("inf"), "driver_batched": float("inf"), "ingest": float("inf")}
+        best = {name: {"seconds": float("inf")} for name in ("driver", "driver_batched", "ingest")}
         for _ in range(repeat):
             for name, timed in (("driver", driver_loop), ("driver_batched", driver_batches),
                                 ("ingest", ingest_file)):
                 session.execute("TRUNCATE faults", timeout=120)
-                best[name] = min(best[name], timed())
+                run = _measured(timed)
+                if run["seconds"] < best[name]["seconds"]:
+                    best[name] = run
+    rows_s = {name: len(parameters) / run["seconds"] for name, run in best.items()}
     figures = {"rows": len(parameters),
-               "driver_rows_s": len(parameters) / best["driver"],
-               "driver_batched_rows_s": len(parameters) / best["driver_batched"],
-               "ingest_rows_s": len(parameters) / best["ingest"]}
+               "driver_rows_s": rows_s["driver"],
+               "driver_batched_rows_s": rows_s["driver_batched"],
+               "ingest_rows_s": rows_s["ingest"],
+               "ingest_parts_s": best["ingest"]["parts"],
+               "cpu_s": {name: {"process": run["process_cpu_s"], "machine": run["machine_cpu_s"]}
+                         for name, run in best.items()}}
     figures["ratio"] = figures["ingest_rows_s"] / figures["driver_rows_s"]
     figures["batched_ratio"] = figures["ingest_rows_s"] / figures["driver_batched_rows_s"]
+    figures["dominant"] = what_dominates(best["ingest"], best["driver_batched"])
     return figures
+
+
+def _measured(timed) -> dict:
+    """Wall seconds, this process's CPU seconds and the machine's (Cassandra
+    included) of one timed run, with what it returned as `parts`."""
+    from bench.realistic import busy_cpu_seconds
+
+    machine, process, began = busy_cpu_seconds(), time.process_time(), time.perf_counter()
+    parts = timed()
+    return {"seconds": time.perf_counter() - began, "parts": parts,
+            "process_cpu_s": time.process_time() - process,
+            "machine_cpu_s": busy_cpu_seconds() - machine}
+
+
+def what_dominates(ingest: dict, floor: dict) -> str:
+    """Where ingest's time went (the main thread validating or waiting for
+    Cassandra, the writers building batches) and the CPU it cost beside the
+    floor's."""
+    parts = ingest["parts"]
+    return (f"of ingest's {ingest['seconds']:.1f} s, the main thread read and validated for "
+            f"{parts['validate']:.1f} s and waited for Cassandra's acknowledgements for "
+            f"{parts['wait']:.1f} s; the writer threads built batches for "
+            f"{parts['serialise']:.1f} s. CPU-seconds: this process {ingest['process_cpu_s']:.1f} "
+            f"against the batched floor's {floor['process_cpu_s']:.1f}, the machine "
+            f"(Cassandra included) {ingest['machine_cpu_s']:.1f} against "
+            f"{floor['machine_cpu_s']:.1f} ({floor['seconds']:.1f} s)")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ faults and rejections, go on. Memory holds a few chunks, never the file."""
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -88,17 +89,27 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
     source = os.fsencode(os.path.abspath(path)).decode("utf-8", "replace")
     rules = settings.rules
 
-    def write(faults: list, columns: FaultColumns, rejections: list[Rejection]) -> None:
-        writer.write_faults(faults, columns, share=_WRITERS)
+    def write(faults: list, columns: FaultColumns, rejections: list[Rejection]) -> float:
+        serialised = writer.write_faults(faults, columns, share=_WRITERS)
         writer.write_rejections(rejections)
+        return serialised
+
+    def written(done) -> None:
+        waited = time.perf_counter()
+        tally.seconds["serialise"] += done.result()  # raises what made it fail
+        tally.seconds["wait"] += time.perf_counter() - waited
 
     with open(path, "rb") as handle, \
             ThreadPoolExecutor(max_workers=_WRITERS, thread_name_prefix="ingest-write") as writing:
         position = 0
         writes = deque()  # of the chunks being written: (future, what to count once done)
+        chunks = read_chunks(handle, rules.max_record_bytes, settings.chunk_rows)
         try:
-            for numbers, lines, end in read_chunks(handle, rules.max_record_bytes,
-                                                   settings.chunk_rows):
+            while True:
+                began = time.perf_counter()
+                if (chunk := next(chunks, None)) is None:
+                    break
+                numbers, lines, end = chunk
                 now = datetime.now(UTC)  # received_at of lines without one
                 validated = validate_chunk(lines, now, rules)
                 faults, rejections = [], []
@@ -110,18 +121,22 @@ def ingest_jsonl(path: Path, writer: IngestWriter, settings: IngestSettings,
                         payload = bounded_payload(line, settings.max_reject_payload_bytes)
                         rejections.append(Rejection(source, number, str(invalid), payload))
                 read, position = end - position, end
+                day_counts = validated.faults.day_counts()
+                tally.seconds["validate"] += time.perf_counter() - began
                 if len(writes) == _WRITERS:
                     done, counts = writes.popleft()
-                    done.result()  # raises what made it fail
+                    written(done)
                     tally.add(*counts)
                 writes.append((writing.submit(write, faults, validated.faults, rejections),
-                               (faults, len(rejections), read, validated.faults.day_counts())))
+                               (faults, len(rejections), read, day_counts)))
         finally:  # every chunk acknowledged is counted, even after one that failed
             failure = None
             for done, counts in writes:
-                if (error := done.exception()) is None:
-                    tally.add(*counts)
-                else:
+                try:
+                    written(done)
+                except BaseException as error:  # noqa: BLE001 - the first is raised below
                     failure = failure or error
+                else:
+                    tally.add(*counts)
         if failure:
             raise failure

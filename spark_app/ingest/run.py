@@ -18,7 +18,7 @@ from pathlib import Path
 from spark_app.common.config import Config
 from spark_app.ingest.records import is_feed_url
 from spark_app.ingest.settings import IngestSettings
-from spark_app.ingest.tally import IngestProgress, Tally
+from spark_app.ingest.tally import INGEST_PARTS, IngestProgress, Tally
 
 _DAYS_SHOWN = 10
 
@@ -57,6 +57,7 @@ class IngestSummary:
     results: tuple[SourceResult, ...]
     days: dict = field(default_factory=dict)  # day bucket -> faults written into it
     seconds: float = 0.0
+    part_seconds: dict = field(default_factory=dict)  # tally.INGEST_PARTS -> summed over sources
 
     @property
     def faults(self) -> int:
@@ -175,4 +176,6 @@ def _summary(tallies: list[Tally], progress: IngestProgress) -> IngestSummary:
     for tally in tallies:
         days.update(tally.days)
     return IngestSummary(tuple(SourceResult.of(tally) for tally in tallies), dict(days),
-                         progress.elapsed())
+                         progress.elapsed(),
+                         {part: sum(tally.seconds[part] for tally in tallies)
+                          for part in INGEST_PARTS})

@@ -14,6 +14,10 @@ from spark_app.common.progress import Progress
 log = logging.getLogger(__name__)
 
 _day_of = itemgetter(0)
+# Wall seconds of a file's ingestion by part: the main thread reading and
+# validating chunks, the writer threads building their batches, and the main
+# thread waiting for Cassandra to acknowledge the chunks in flight.
+INGEST_PARTS = ("validate", "serialise", "wait")
 
 
 class Tally:
@@ -27,6 +31,7 @@ class Tally:
         self.days: Counter = Counter()  # day bucket -> faults written into it
         self.pages = 0  # feed pages fully written
         self.error: str | None = None
+        self.seconds = dict.fromkeys(INGEST_PARTS, 0.0)
         self._on_change = on_change
 
     def add(self, faults: list[Fault], rejected: int, bytes_read: int = 0,

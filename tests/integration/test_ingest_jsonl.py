@@ -122,3 +122,8 @@ def test_a_folder_of_simulated_files_is_ingested_whole(cassandra, quick, tmp_pat
     expected = set().union(*(expected_keys(faults, ~written.malformed)
                              for faults, written in simulated))
     assert fault_keys(cassandra, quick, days) == expected
+    # the main thread's parts follow one another inside the run; the writers' overlap them
+    parts = summary.part_seconds
+    assert sorted(parts) == ["serialise", "validate", "wait"]
+    assert min(parts.values()) >= 0 and parts["validate"] > 0 and parts["serialise"] > 0
+    assert parts["validate"] + parts["wait"] <= summary.seconds

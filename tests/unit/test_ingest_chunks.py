@@ -30,6 +30,7 @@ class Writer:
             self.chunks.append(fmis)
         if fmis and fmis[0] == self.failing:
             raise CassandraUnavailable("Cassandra still unavailable after 3 attempts")
+        return 0.0  # seconds spent building batches: none here
 
     def write_rejections(self, rejections):
         with self.lock:

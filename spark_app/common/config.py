@@ -38,6 +38,8 @@ ENVIRONMENT_NOT_KEYS = {
     "FLEETWATCH_FEED_URL": "the ingest DAG's feed without an Airflow connection",
     "FLEETWATCH_AIRFLOW_PASSWORD": "the local Airflow's admin password (a secret)",
     "FLEETWATCH_TEST_FAIL_AFTER": "test hook of the daily job: crash after a step",
+    "FLEETWATCH_TEST_KILL_TASK_AFTER_STORE": "test hook of the daily job: SIGKILL the first "
+                                             "attempt of its tasks once they stored violations",
     "FLEETWATCH_UPDATE_SCREENSHOT": "test hook of the report's browser test",
 }
 

@@ -12,6 +12,8 @@ one pass, no exchange, nothing persisted.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,6 +40,10 @@ TODAY = 0  # scope of the faults received on the day being run
 # Faults per evaluated chunk (whole serials): large enough that the vectorised
 # evaluator's fixed cost per call is small, small enough to bound its memory.
 CHUNK_ROWS = 50_000
+# Test hook: the first attempt of every task dies (SIGKILL of its Python
+# worker) once a shard's violations are committed, before its blocks are
+# written; Spark runs the task again where it allows retries.
+KILL_AFTER_STORE_ENV = "FLEETWATCH_TEST_KILL_TASK_AFTER_STORE"
 
 
 @lru_cache(maxsize=4096)
@@ -194,6 +200,8 @@ class Evaluation:
         with clock.part("store_violations", excluding=("evaluate", "store_blocks")):
             found, new = upsert_violations(engine, new_violations(), self.detected_at,
                                            self.run_id, self.upsert_batch_size)
+        if os.environ.get(KILL_AFTER_STORE_ENV) and _first_attempt():
+            os.kill(os.getpid(), signal.SIGKILL)
         if packer is not None:
             with clock.part("store_blocks"):
                 blocks.extend(packer.flush())
@@ -257,6 +265,13 @@ class Evaluation:
             "rule_id": np.array([row[0] for row in rows], dtype=np.int64),
             "serial_number": np.array([row[1] for row in rows], dtype=object),
             "ts": np.array([row[2] for row in rows], dtype="datetime64[ms]").astype(np.int64)})
+
+
+def _first_attempt() -> bool:
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    return context is not None and context.attemptNumber() == 0
 
 
 def _any_in_group(groups: np.ndarray, flags: np.ndarray) -> np.ndarray:

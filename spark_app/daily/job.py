@@ -63,6 +63,7 @@ def run_day(spark, config: Config, day: date, fail_after: str | None = None,
     day's faults from Cassandra (a benchmark's cached input); pending faults
     still come from Cassandra."""
     from spark_app.common.relational import engine_from_config
+    from spark_app.daily.stage_metrics import tasks_retried
 
     fail_after = fail_after or os.environ.get(FAIL_AFTER_ENV)
     engine = engine_from_config(config)
@@ -74,6 +75,10 @@ def run_day(spark, config: Config, day: date, fail_after: str | None = None,
     spark.sparkContext.setJobGroup(group, f"fleetwatch daily {day}", interruptOnCancel=True)
     try:
         _run_steps(spark, config, engine, day, result, fail_after, faults_of_day)
+        if tasks_retried(spark, group):
+            # A task that died after committing violations ran again, and the
+            # attempt that counted found them stored already: count by run id.
+            result.violations_inserted = ledger.stored_under(result.run_id)
     except BaseException as error:
         result.stages = _stages(spark, group)
         ledger.fail(result, started, _utcnow(), error=f"{type(error).__name__}: {error}")

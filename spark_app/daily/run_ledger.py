@@ -47,6 +47,12 @@ class RunLedger:
                 .execution_options(synchronize_session=False))
             session.merge(_row(result, started, None, None))
 
+    def stored_under(self, run_id: str) -> int:
+        """The violations stored under `run_id` (no index on run_id: a scan)."""
+        with self._engine.connect() as connection:
+            return connection.scalar(select(func.count()).select_from(Violation)
+                                     .where(Violation.run_id == run_id))
+
     def succeed(self, result: RunResult, started: datetime, finished: datetime) -> None:
         """Record `result` as succeeded, credited with the violations it
         inserted and those it takes over from the day's runs that died."""

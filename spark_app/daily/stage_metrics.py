@@ -56,3 +56,16 @@ def _summary(stage: dict) -> dict:
         "shuffle_write_bytes": stage.get("shuffleWriteBytes"),
         "shuffle_write_rows": stage.get("shuffleWriteRecords"),
     }
+
+
+def tasks_retried(spark, job_group: str) -> bool:
+    """Whether a task of `job_group` failed and ran again, or a stage did
+    (Spark's status tracker: kept with the UI off too)."""
+    tracker = spark.sparkContext.statusTracker()
+    for job_id in tracker.getJobIdsForGroup(job_group):
+        job = tracker.getJobInfo(job_id)
+        for stage_id in job.stageIds if job else ():
+            stage = tracker.getStageInfo(stage_id)
+            if stage is not None and (stage.numFailedTasks or stage.currentAttemptId):
+                return True
+    return False

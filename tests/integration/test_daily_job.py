@@ -19,6 +19,7 @@ from rules.parser import parse_rule
 from schemas.relational import JobRun, Rule, Violation
 from spark_app.common.config import load_config
 from spark_app.common.relational import create_tables
+from spark_app.daily.evaluate import KILL_AFTER_STORE_ENV
 from spark_app.daily.job import STEPS, InjectedFailure, run_day
 from spark_app.daily.pending import PendingGenerations
 from tests.support.daily_data import (
@@ -234,6 +235,37 @@ def test_a_killed_driver_is_abandoned_and_its_rerun_is_credited(spark, cassandra
         assert session.get(JobRun, rerun.run_id).violations_new == len(want)
     assert books(engine) == {"credited": {day: (len(want), len(want))}, "uncredited": 0,
                              "running": 0}
+
+
+def test_tasks_killed_after_storing_their_violations_run_again_and_the_books_add_up(
+        spark, cassandra, daily_env):
+    """A real `fleetwatch daily` whose every task dies on its first attempt (its
+    Python worker SIGKILLed) once its shard's violations are committed, before
+    its pending blocks are written; with retries allowed (local[2,2]) the
+    second attempts find those violations stored already."""
+    config, engine, ids = daily_env
+    faults = make_faults(seed=29, days=1, late=False)
+    write_faults(cassandra, config, faults)
+    day = received_days(faults)[0]
+    driver = subprocess.run(
+        [sys.executable, "-m", "spark_app.cli", "daily", "--day", str(day)],
+        env={**os.environ, "FLEETWATCH_DATABASE_URL": config.database_url(),
+             "FLEETWATCH_SPARK_MASTER": "local[2,2]", KILL_AFTER_STORE_ENV: "1"},
+        capture_output=True, text=True, timeout=600)
+    assert driver.returncode == 0, driver.stdout[-3000:] + driver.stderr[-5000:]
+    assert "Lost task" in driver.stderr, "no task was killed:\n" + driver.stderr[-3000:]
+
+    want = expected_violations(faults, ids, list(RULES))
+    assert stored_violations(engine) == want
+    with Session(engine) as session:
+        [run] = session.scalars(select(JobRun)).all()
+    assert (run.status, run.violations_new) == ("succeeded", len(want))
+    assert books(engine) == {"credited": {day: (len(want), len(want))}, "uncredited": 0,
+                             "running": 0}
+    # the retried tasks wrote the pending faults a run without deaths writes
+    pending = pending_state(cassandra, config)
+    run_day(spark, config, day)
+    assert (stored_violations(engine), pending_state(cassandra, config)) == (want, pending)
 
 
 def test_a_broken_stored_rule_is_skipped_and_reported(spark, cassandra, daily_env):

@@ -87,11 +87,16 @@ def describe(report) -> str:
 
 
 def run_from_args(args) -> int:
+    from spark_app.stream.job import StreamStopped
     from spark_app.stream.settings import with_stream_source
 
     config = with_stream_source(load_config(args.config), args.source)
     stop = threading.Event()
-    report = run(config, args.available_now, stop)
+    try:
+        report = run(config, args.available_now, stop)
+    except StreamStopped as error:
+        print(f"stream: {error}", file=sys.stderr)
+        return 1
     if stop.is_set():
         log.info("stream stopped")
     print(describe(report))

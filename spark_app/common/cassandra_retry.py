@@ -37,7 +37,7 @@ class CassandraRetry:
         def before_sleep(state) -> None:
             log.warning("%s failed (attempt %d of %d: %s); retrying in %.1fs", what,
                         state.attempt_number, self.attempts,
-                        _describe(state.outcome.exception()), state.next_action.sleep)
+                        describe_failure(state.outcome.exception()), state.next_action.sleep)
 
         retrying = Retrying(stop=stop_after_attempt(self.attempts),
                             wait=wait_exponential(multiplier=self.backoff_s,
@@ -50,7 +50,7 @@ class CassandraRetry:
             if self.attempts > 1 and transient_failure(error):
                 raise CassandraStillFailing(
                     f"{what}: Cassandra still failing after {self.attempts} attempts "
-                    f"({self.setting}): {_describe(error)}") from error
+                    f"({self.setting}): {describe_failure(error)}") from error
             raise
 
 
@@ -58,7 +58,8 @@ class CassandraRetry:
 ONCE = CassandraRetry(attempts=1, backoff_s=0.0, backoff_max_s=0.0, setting="")
 
 
-def _describe(error: BaseException) -> str:
+def describe_failure(error: BaseException) -> str:
+    """The error's kind and its most telling line."""
     # A Spark job's failure opens with "An error occurred while calling ...": the
     # Java exception's own line says more.
     lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [""]

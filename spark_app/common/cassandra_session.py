@@ -143,7 +143,8 @@ def retrying_may_help(error: BaseException) -> bool:
 _JVM_TRANSIENT = ("DriverTimeoutException", "AllNodesFailedException", "NoNodeAvailableException",
                   "WriteTimeoutException", "ReadTimeoutException", "UnavailableException",
                   "OverloadedException", "BusyConnectionException", "ClosedConnectionException",
-                  "HeartbeatException", "Failed to open native connection to Cassandra")
+                  "HeartbeatException", "ConnectionInitException", "ClosedChannelException",
+                  "Control channel not available", "Failed to open native connection to Cassandra")
 _JVM_REFUSED = ("AuthenticationException", "UnauthorizedException", "InvalidQueryException",
                 "SSLHandshakeException", "does not exist")
 

@@ -35,6 +35,7 @@ from spark_app.alerts.processor import AlertProcessor, BatchAlerts
 from spark_app.alerts.smtp import SmtpMailer
 from spark_app.alerts.store import AlertStateStore
 from spark_app.alerts.thresholds import ThresholdSource
+from spark_app.common.cassandra_retry import CassandraStillFailing, describe_failure
 from spark_app.common.cassandra_session import connection_failure
 from spark_app.common.config import Config
 from spark_app.common.settings import SmtpSettings
@@ -196,7 +197,8 @@ class TemperatureStream:
         try:
             yield
         except Exception as error:
-            reason = connection_failure(error) or str(error)
+            reason = (str(error) if isinstance(error, CassandraStillFailing)
+                      else connection_failure(error) or describe_failure(error))
             with self._lock:
                 self._failure = self._failure or (
                     f"the {query_name} query stopped in batch {batch_id}: {reason}; "

@@ -63,6 +63,9 @@ def retry(attempts=5, backoff_s=1.0, backoff_max_s=30.0):
     SparkJobFailure("An error occurred while calling o93.save.\n: java.io.IOException\n"
                     "Caused by: com.datastax.oss.driver.api.core.DriverTimeoutException: "
                     "Query timed out after PT2S"),
+    # the connector's session while its node does not answer (seen under SIGSTOP)
+    SparkJobFailure("An error occurred while calling o551.save.\n: java.lang.IllegalStateException: "
+                    "Control channel not available, aborting schema refresh"),
 ])
 def test_timeouts_and_unreachable_nodes_are_transient(error):
     assert transient_failure(error) is True

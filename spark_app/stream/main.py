@@ -92,16 +92,11 @@ def describe(report) -> str:
 
 
 def run_from_args(args) -> int:
-    from spark_app.stream.job import StreamStopped
     from spark_app.stream.settings import with_stream_source
 
     config = with_stream_source(load_config(args.config), args.source)
     stop = threading.Event()
-    try:
-        report = run(config, args.available_now, stop)
-    except StreamStopped as error:
-        print(f"stream: {error}", file=sys.stderr)
-        return 1
+    report = run(config, args.available_now, stop)
     if stop.is_set():
         log.info("stream stopped")
     print(describe(report))
@@ -119,11 +114,16 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(chosen_level(args.log_level))
     except ValueError as error:  # a bad FLEETWATCH_LOG_LEVEL
         parser.error(str(error))
+    from spark_app.stream.job import StreamStopped
+
     try:
         return run_from_args(args)
     except ConfigError as error:
         print(f"stream: configuration error: {error}", file=sys.stderr)
         return 2
+    except StreamStopped as error:
+        print(f"stream: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Protocol
 
+from spark_app.common.cassandra_retry import ONCE, CassandraRetry
+
 QUEUE = "smtp"
 # A stored message parsed back and sent: refolding its headers at 78 columns may
 # fold right after "Subject:" (the receiver reads a leading space), so they are
@@ -129,11 +131,15 @@ def _describe(error: BaseException) -> str:
 
 
 class CassandraOutbox:
-    """The outbox in Cassandra; `session` is on the fleetwatch keyspace."""
+    """The outbox in Cassandra; `session` is on the fleetwatch keyspace. `retry`:
+    how each failing request is retried, in place: every one is an upsert, a
+    delete or a read, and marking a message sent must not wait for a new
+    delivery round (that would hand the message to SMTP again)."""
 
-    def __init__(self, session, queue: str = QUEUE):
+    def __init__(self, session, queue: str = QUEUE, retry: CassandraRetry = ONCE):
         self._session = session
         self._queue = queue
+        self._retry = retry
         self._insert_message = session.prepare(
             "INSERT INTO mail_outbox (message_id, queued_for, equipment_id, kind, subject, "
             "message) VALUES (?, ?, ?, ?, ?, ?)")
@@ -156,39 +162,42 @@ class CassandraOutbox:
         from cassandra.concurrent import execute_concurrent_with_args
 
         mails = list(mails)
-        execute_concurrent_with_args(
-            self._session, self._insert_message,
-            [(m.message_id, m.queued_for, m.equipment_id, m.kind, m.message["Subject"],
-              m.message.as_string()) for m in mails],
-            concurrency=CONCURRENCY, raise_on_first_error=True)
-        execute_concurrent_with_args(
-            self._session, self._insert_pending,
-            [(self._queue, m.queued_for, m.message_id) for m in mails],
-            concurrency=CONCURRENCY, raise_on_first_error=True)
+        messages = [(m.message_id, m.queued_for, m.equipment_id, m.kind, m.message["Subject"],
+                     m.message.as_string()) for m in mails]
+        self._retry.call("queuing e-mails", lambda: execute_concurrent_with_args(
+            self._session, self._insert_message, messages, concurrency=CONCURRENCY,
+            raise_on_first_error=True))
+        pending = [(self._queue, m.queued_for, m.message_id) for m in mails]
+        self._retry.call("listing queued e-mails as pending", lambda: execute_concurrent_with_args(
+            self._session, self._insert_pending, pending, concurrency=CONCURRENCY,
+            raise_on_first_error=True))
         return len(mails)
 
     def pending(self) -> list[PendingMail]:
-        rows = self._session.execute(self._select_pending, (self._queue,))
+        rows = self._execute("reading the pending e-mails", self._select_pending, (self._queue,))
         return [PendingMail(_utc(row.queued_for), row.message_id) for row in rows]
 
     def load(self, message_id: str) -> StoredMail | None:
-        row = self._session.execute(self._select_message, (message_id,)).one()
+        row = self._execute("reading a queued e-mail", self._select_message, (message_id,)).one()
         if row is None or row.message is None:
             return None
         return StoredMail(row.message_id, message_from_string(row.message, policy=_STORED),
                           row.attempts or 0, _utc(row.sent_at))
 
     def mark_sent(self, item: PendingMail, sent_at: datetime) -> None:
-        self._session.execute(self._update_sent, (sent_at, item.message_id))
+        self._execute("marking an e-mail sent", self._update_sent, (sent_at, item.message_id))
         self.forget(item)
 
     def record_failure(self, stored: StoredMail, error: str) -> None:
-        self._session.execute(self._update_failure,
-                              (stored.attempts + 1, error, stored.message_id))
+        self._execute("recording a failed delivery", self._update_failure,
+                      (stored.attempts + 1, error, stored.message_id))
 
     def forget(self, item: PendingMail) -> None:
-        self._session.execute(self._delete_pending,
-                              (self._queue, item.queued_for, item.message_id))
+        self._execute("removing an e-mail from the pending list", self._delete_pending,
+                      (self._queue, item.queued_for, item.message_id))
+
+    def _execute(self, what: str, statement, parameters: tuple):
+        return self._retry.call(what, lambda: self._session.execute(statement, parameters))
 
 
 def _utc(instant: datetime | None) -> datetime | None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from schemas.spark import TEMPERATURE_ALERTS
 from spark_app.alerts.state_machine import AlertState
+from spark_app.common.cassandra_retry import ONCE, CassandraRetry
 
 # The table's columns (schemas.spark), each an AlertState field, but the write time.
 _COLUMNS = tuple(name for name in TEMPERATURE_ALERTS.fieldNames() if name != "updated_at")
@@ -15,9 +16,11 @@ CONCURRENCY = 64
 
 
 class AlertStateStore:
-    def __init__(self, session):
-        """`session`: a cassandra-driver session on the fleetwatch keyspace."""
+    def __init__(self, session, retry: CassandraRetry = ONCE):
+        """`session`: a cassandra-driver session on the fleetwatch keyspace; `retry`:
+        how a failing load or save is retried (both are safe to repeat)."""
         self._session = session
+        self._retry = retry
         self._select = session.prepare(
             f"SELECT {', '.join(_COLUMNS)} FROM temperature_alerts WHERE equipment_id = ?")
         self._upsert = session.prepare(
@@ -26,9 +29,12 @@ class AlertStateStore:
 
     def load(self, equipment_ids: Iterable[str]) -> dict[str, AlertState]:
         """The stored states of these equipment (missing ones: never evaluated)."""
+        ids = sorted(set(equipment_ids))
+        return self._retry.call("loading alert states", lambda: self._load(ids))
+
+    def _load(self, ids: list[str]) -> dict[str, AlertState]:
         from cassandra.concurrent import execute_concurrent_with_args
 
-        ids = sorted(set(equipment_ids))
         results = execute_concurrent_with_args(self._session, self._select,
                                                [(i,) for i in ids], concurrency=CONCURRENCY)
         states = {}
@@ -44,8 +50,9 @@ class AlertStateStore:
 
         parameters = [tuple(getattr(state, column) for column in _COLUMNS) + (now,)
                       for state in states]
-        execute_concurrent_with_args(self._session, self._upsert, parameters,
-                                     concurrency=CONCURRENCY, raise_on_first_error=True)
+        self._retry.call("saving alert states", lambda: execute_concurrent_with_args(
+            self._session, self._upsert, parameters, concurrency=CONCURRENCY,
+            raise_on_first_error=True))
 
 
 def _state(row) -> AlertState:

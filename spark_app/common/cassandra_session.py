@@ -29,7 +29,7 @@ def cluster_from_config(config: Config, password: str | None = None, **overrides
         load_balancing_policy=TokenAwarePolicy(
             DCAwareRoundRobinPolicy(local_dc=cassandra.local_dc or None)),
         consistency_level=ConsistencyLevel.name_to_value[cassandra.consistency],
-        request_timeout=overrides.pop("request_timeout", 30))
+        request_timeout=overrides.pop("request_timeout", cassandra.request_timeout_s))
     return Cluster(
         contact_points=list(cassandra.hosts),
         port=cassandra.port,
@@ -136,6 +136,44 @@ def retrying_may_help(error: BaseException) -> bool:
     the same request will fail the same way however often it is sent."""
     diagnosis = _diagnose(error)
     return diagnosis is None or diagnosis[0]
+
+
+# The Java driver's names (the Spark connector's failures reach Python as text) of
+# the same transient failures, and of the refusals that no retry cures.
+_JVM_TRANSIENT = ("DriverTimeoutException", "AllNodesFailedException", "NoNodeAvailableException",
+                  "WriteTimeoutException", "ReadTimeoutException", "UnavailableException",
+                  "OverloadedException", "BusyConnectionException", "ClosedConnectionException",
+                  "HeartbeatException", "ConnectionInitException", "ClosedChannelException",
+                  "Control channel not available", "Failed to open native connection to Cassandra")
+_JVM_REFUSED = ("AuthenticationException", "UnauthorizedException", "InvalidQueryException",
+                "SSLHandshakeException", "does not exist")
+
+
+def transient_failure(error: BaseException) -> bool:
+    """True when the same request may well succeed a little later: a client or
+    replica timeout, an unavailable or overloaded replica, a node that is down or
+    not answering (a GC pause, a restart). False for anything else, a refused
+    login or a missing keyspace or table among them."""
+    from cassandra import OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
+    from cassandra.cluster import NoHostAvailable
+    from cassandra.connection import ConnectionException
+    from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
+
+    if isinstance(error, NoHostAvailable):
+        return retrying_may_help(error)
+    if isinstance(error, OperationTimedOut | ReadTimeout | WriteTimeout | Unavailable
+                  | ConnectionException | OverloadedErrorMessage | IsBootstrappingErrorMessage):
+        return True
+    if _raised_in_jvm(error):
+        text = str(error)
+        return (any(name in text for name in _JVM_TRANSIENT)
+                and not any(name in text for name in _JVM_REFUSED))
+    return False
+
+
+def _raised_in_jvm(error: BaseException) -> bool:
+    """A Spark job's failure as pyspark or py4j hands it to Python."""
+    return any(kind.__module__.startswith(("py4j.", "pyspark.")) for kind in type(error).__mro__)
 
 
 def _diagnose(error: BaseException) -> tuple[bool, str] | None:

@@ -22,6 +22,7 @@ class CassandraSettings:
     local_dc: str
     replication: str
     consistency: str  # of every request, driver and connector, reads and writes
+    request_timeout_s: float  # the Python driver's wait for one request's answer
     shards: int
     ssl: bool
     allow_plaintext_password: bool

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def add_commands(commands) -> None:
     stream = commands.add_parser("stream", help="run the live temperature watch")
@@ -11,6 +13,12 @@ def add_commands(commands) -> None:
 
 
 def run(args) -> int:
+    from spark_app.common.cli_args import EXIT_FAILURE
+    from spark_app.stream.job import StreamStopped
     from spark_app.stream.main import run_from_args
 
-    return run_from_args(args)
+    try:
+        return run_from_args(args)
+    except StreamStopped as error:  # its reason, not the Java traceback around it
+        print(f"fleetwatch: {error}", file=sys.stderr)
+        return EXIT_FAILURE

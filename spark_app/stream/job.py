@@ -11,6 +11,10 @@ readings, and the alerting on the driver.
 
 Both checkpoint under stream.checkpoint_dir; alert state and the outbox live
 in Cassandra, so a restart resumes without forgetting or repeating e-mails.
+A Cassandra that stalls for a while fails no batch: each step of a batch's
+driver-side work (writes, alert states, outbox, metrics) is retried in place
+(stream.cassandra_retry_*); only once those retries run out, or on a failure no
+retry cures, does the query stop, and the run says why (StreamStopped).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from spark_app.alerts.processor import AlertProcessor, BatchAlerts
 from spark_app.alerts.smtp import SmtpMailer
 from spark_app.alerts.store import AlertStateStore
 from spark_app.alerts.thresholds import ThresholdSource
+from spark_app.common.cassandra_retry import CassandraStillFailing, describe_failure
+from spark_app.common.cassandra_session import connection_failure
 from spark_app.common.config import Config
 from spark_app.common.settings import SmtpSettings
 from spark_app.people.audience import FleetAudience
@@ -56,6 +62,10 @@ STAGE_COLLECT = "windows to the driver"
 STAGE_ALERTS = "alerting and e-mail"
 
 log = logging.getLogger("fleetwatch.stream")
+
+
+class StreamStopped(RuntimeError):
+    """A query failed; the message says which, in which batch, and why."""
 
 
 @dataclass
@@ -94,16 +104,18 @@ class TemperatureStream:
         self.settings = settings
         self.report = StreamReport()
         self._lock = threading.Lock()  # the two queries' batches run on separate threads
+        self._failure: str | None = None  # why a batch failed, for StreamStopped
+        retry = settings.cassandra_retry
         smtp = config.settings(SmtpSettings)
         audience = FleetAudience(engine, smtp.recipients,
                                  config.settings(NotifySettings).temperature_severity,
                                  settings.thresholds_refresh_s)
         self.alerts = AlertProcessor(
-            AlertStateStore(session), CassandraOutbox(session),
+            AlertStateStore(session, retry), CassandraOutbox(session, retry=retry),
             ThresholdSource(engine, settings.default_threshold_c, settings.thresholds_refresh_s),
             settings.policy, SmtpMailer.from_config(config), smtp.sender, audience,
             BreachStore(engine))
-        self.recorder = ProgressRecorder(StreamMetricsStore(session), self._metrics_failed)
+        self.recorder = ProgressRecorder(StreamMetricsStore(session, retry), self._metrics_failed)
 
     # ---- the queries ---------------------------------------------------------
     def start(self, available_now: bool) -> list:
@@ -139,11 +151,18 @@ class TemperatureStream:
         return [windows_query, rejects_query]
 
     def _on_windows(self, batch: DataFrame, batch_id: int) -> None:
+        with self._failures_told(WINDOWS_QUERY, batch_id):
+            self._process_windows(batch, batch_id)
+
+    def _process_windows(self, batch: DataFrame, batch_id: int) -> None:
         self.spark.sparkContext.setJobDescription(f"{WINDOWS_QUERY} batch {batch_id}")
         began = time.monotonic()
         batch.persist()  # written, then read again: the stateful plan must run once
         try:
-            write_windows(batch, self.config, self.settings.windows_ttl_s)
+            # an upsert by (equipment, window): writing again after a failure is safe
+            self.settings.cassandra_retry.call(
+                "storing the windows",
+                lambda: write_windows(batch, self.config, self.settings.windows_ttl_s))
             stored = time.monotonic()
             windows = collect_window_stats(decisive(batch, self.settings.slide_s))
         finally:
@@ -157,13 +176,34 @@ class TemperatureStream:
                 STAGE_ALERTS: time.monotonic() - collected})
 
     def _on_rejects(self, batch: DataFrame, batch_id: int) -> None:
+        with self._failures_told(REJECTS_QUERY, batch_id):
+            self._process_rejects(batch, batch_id)
+
+    def _process_rejects(self, batch: DataFrame, batch_id: int) -> None:
         self.spark.sparkContext.setJobDescription(f"{REJECTS_QUERY} batch {batch_id}")
         batch.persist()  # most batches reject nothing: one look, and the lines are read once
         try:
             if not batch.isEmpty():
-                write_rejected(batch, self.config)
+                # keyed rows: writing again after a failure rewrites the same ones
+                self.settings.cassandra_retry.call(
+                    "storing the rejected readings", lambda: write_rejected(batch, self.config))
         finally:
             batch.unpersist()
+
+    @contextmanager
+    def _failures_told(self, query_name: str, batch_id: int):
+        """Keeps why a batch failed: Spark hands the run only the query's failure,
+        a Python traceback wrapped in Java's."""
+        try:
+            yield
+        except Exception as error:
+            reason = (str(error) if isinstance(error, CassandraStillFailing)
+                      else connection_failure(error) or describe_failure(error))
+            with self._lock:
+                self._failure = self._failure or (
+                    f"the {query_name} query stopped in batch {batch_id}: {reason}; "
+                    "started again, the stream resumes from its checkpoint with that batch")
+            raise
 
     def _metrics_failed(self, error: Exception) -> None:
         log.error("could not record a batch's metrics: %s", error)
@@ -183,6 +223,10 @@ class TemperatureStream:
                 _await_all(queries, stop)
             else:
                 _await_any(queries, stop)
+        except Exception as error:
+            if self._failure is None:
+                raise
+            raise StreamStopped(self._failure) from error
         finally:
             for query in queries:
                 _stop_between_batches(query)

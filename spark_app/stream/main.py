@@ -32,6 +32,8 @@ def run(config: Config, available_now: bool, stop: threading.Event | None = None
         spark=None):
     """Runs the stream with its own Cassandra and database connections (and its
     own SparkSession unless one is given); returns the StreamReport."""
+    from cassandra.policies import ConstantReconnectionPolicy
+
     from spark_app.common.cassandra_session import cluster_from_config
     from spark_app.common.relational import engine_from_config
     from spark_app.common.spark_session import build_spark_session
@@ -39,7 +41,10 @@ def run(config: Config, available_now: bool, stop: threading.Event | None = None
     from spark_app.stream.settings import StreamSettings
 
     settings = StreamSettings.from_config(config)
-    cluster = cluster_from_config(config)
+    # Reconnect every second while a node is down: the driver's default backs off
+    # to minutes, longer than the batch's retries wait for a node back from a stall.
+    cluster = cluster_from_config(
+        config, reconnection_policy=ConstantReconnectionPolicy(1.0, max_attempts=None))
     own_spark = False
     try:
         # Cassandra first: a missing keyspace or a refused login is told before
@@ -109,11 +114,16 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(chosen_level(args.log_level))
     except ValueError as error:  # a bad FLEETWATCH_LOG_LEVEL
         parser.error(str(error))
+    from spark_app.stream.job import StreamStopped
+
     try:
         return run_from_args(args)
     except ConfigError as error:
         print(f"stream: configuration error: {error}", file=sys.stderr)
         return 2
+    except StreamStopped as error:
+        print(f"stream: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

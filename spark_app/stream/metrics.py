@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime
 
 from pyspark.sql.streaming.listener import StreamingQueryListener
 
+from spark_app.common.cassandra_retry import CassandraRetry
+
 OBSERVED = "readings"  # the name of the parser's observed metrics
 
 
@@ -65,14 +67,17 @@ _COLUMNS = [f.name for f in fields(BatchMetrics)]
 
 
 class StreamMetricsStore:
-    def __init__(self, session):
+    def __init__(self, session, retry: CassandraRetry):
         self._session = session
+        self._retry = retry
         self._insert = session.prepare(
             f"INSERT INTO stream_metrics ({', '.join(_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_COLUMNS))})")
 
     def record(self, metrics: BatchMetrics) -> None:
-        self._session.execute(self._insert, tuple(getattr(metrics, c) for c in _COLUMNS))
+        row = tuple(getattr(metrics, c) for c in _COLUMNS)
+        self._retry.call("recording a batch's metrics",
+                         lambda: self._session.execute(self._insert, row))
 
 
 class ProgressRecorder(StreamingQueryListener):

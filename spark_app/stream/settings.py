@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from spark_app.alerts.state_machine import AlertPolicy
+from spark_app.common.cassandra_retry import CassandraRetry
 from spark_app.common.config import Config, ConfigError, env_name
 from spark_app.common.kafka import KafkaSettings
 from spark_app.stream.readings import ReadingRules
@@ -48,6 +49,8 @@ class StreamSettings:
     thresholds_refresh_s: int
     policy: AlertPolicy
     readings: ReadingRules
+    # the driver-side Cassandra work of a micro-batch (alert states, outbox, metrics, writes)
+    cassandra_retry: CassandraRetry
 
     @classmethod
     def from_config(cls, config: Config) -> StreamSettings:
@@ -66,6 +69,11 @@ class StreamSettings:
         for key in ("max_files_per_trigger", "max_offsets_per_trigger", "reminder_minutes"):
             if get(key) < 0:
                 raise ConfigError(f"stream.{key} ({env_name('stream', key)}) must not be negative")
+        for key in ("cassandra_retry_attempts", "cassandra_retry_backoff_s",
+                    "cassandra_retry_backoff_max_s"):
+            if get(key) <= 0:
+                raise ConfigError(f"stream.{key} ({env_name('stream', key)}) must be positive, "
+                                  f"got {get(key)!r}")
         if get("hysteresis_c") < 0:
             raise ConfigError(f"stream.hysteresis_c ({env_name('stream', 'hysteresis_c')}) "
                               "must not be negative")
@@ -89,6 +97,10 @@ class StreamSettings:
             thresholds_refresh_s=get("thresholds_refresh_s"),
             policy=AlertPolicy(hysteresis_c=get("hysteresis_c"), reminder=reminder, hold=hold),
             readings=ReadingRules(get("min_valid_c"), get("max_valid_c"), get("max_clock_ahead_s")),
+            cassandra_retry=CassandraRetry(get("cassandra_retry_attempts"),
+                                           get("cassandra_retry_backoff_s"),
+                                           get("cassandra_retry_backoff_max_s"),
+                                           setting="stream.cassandra_retry_attempts"),
         )
 
 

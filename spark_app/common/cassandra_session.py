@@ -149,20 +149,29 @@ _JVM_REFUSED = ("AuthenticationException", "UnauthorizedException", "InvalidQuer
                 "SSLHandshakeException", "does not exist")
 
 
+def transient_write_errors() -> tuple[type[BaseException], ...]:
+    """The Python driver's errors after which the same write may well succeed a
+    little later (NoHostAvailable among them, whatever its cause)."""
+    from cassandra import OperationTimedOut, Unavailable, WriteTimeout
+    from cassandra.cluster import NoHostAvailable
+    from cassandra.connection import ConnectionException
+    from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
+
+    return (NoHostAvailable, OperationTimedOut, WriteTimeout, Unavailable, ConnectionException,
+            OverloadedErrorMessage, IsBootstrappingErrorMessage)
+
+
 def transient_failure(error: BaseException) -> bool:
     """True when the same request may well succeed a little later: a client or
     replica timeout, an unavailable or overloaded replica, a node that is down or
     not answering (a GC pause, a restart). False for anything else, a refused
     login or a missing keyspace or table among them."""
-    from cassandra import OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
+    from cassandra import ReadTimeout
     from cassandra.cluster import NoHostAvailable
-    from cassandra.connection import ConnectionException
-    from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
 
     if isinstance(error, NoHostAvailable):
         return retrying_may_help(error)
-    if isinstance(error, OperationTimedOut | ReadTimeout | WriteTimeout | Unavailable
-                  | ConnectionException | OverloadedErrorMessage | IsBootstrappingErrorMessage):
+    if isinstance(error, (*transient_write_errors(), ReadTimeout)):
         return True
     if _raised_in_jvm(error):
         text = str(error)

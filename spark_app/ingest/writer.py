@@ -57,13 +57,9 @@ class _WritesFailed(Exception):
 
 def transient_errors() -> tuple[type[BaseException], ...]:
     """Errors after which the same write may well succeed a little later."""
-    from cassandra import OperationTimedOut, Unavailable, WriteTimeout
-    from cassandra.cluster import NoHostAvailable
-    from cassandra.connection import ConnectionException
-    from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
+    from spark_app.common.cassandra_session import transient_write_errors
 
-    return (NoHostAvailable, OperationTimedOut, WriteTimeout, Unavailable, ConnectionException,
-            OverloadedErrorMessage, IsBootstrappingErrorMessage)
+    return transient_write_errors()
 
 
 def connect(config: Config, retry: RetryPolicy):

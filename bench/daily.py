@@ -321,21 +321,23 @@ def scan_day(spark, config, how: str, day: date = DAY) -> int:
     return int(seen.get["rows"])
 
 
-def bare_insert_s(day: BenchDay) -> tuple[float, int]:
-    """(e): the violations the run stored, inserted again by sqlite3 alone (one
-    executemany, key order, one commit) into a fresh file with the same tables
-    and indexes, and the job's page cache; returns (seconds, rows). Foreign keys
-    go unchecked (sqlite3's default), so this is if anything below the job's own
-    cost of storing them."""
+def bare_insert_s(database: Path) -> tuple[float, int]:
+    """(e): the violations a run stored in the SQLite file `database`, inserted
+    again by sqlite3 alone (one executemany, key order, one commit) into a fresh
+    file with the same tables and indexes, and the job's page cache; returns
+    (seconds, rows). Every column the job stores, evidence included; foreign
+    keys go unchecked (sqlite3's default), so this is if anything below the
+    job's own cost of storing them."""
     import sqlite3
     from contextlib import closing
 
     from spark_app.common.relational import create_tables, engine_for_url
 
-    with closing(sqlite3.connect(day.engine.url.database)) as stored:
-        rows = stored.execute("SELECT rule_id, serial_number, ts, detected_at, run_id "
-                              "FROM violations ORDER BY rule_id, serial_number, ts").fetchall()
-    target = Path(day.engine.url.database).with_name("bare-insert.db")
+    with closing(sqlite3.connect(database)) as stored:
+        rows = stored.execute("SELECT rule_id, serial_number, ts, detected_at, run_id, "
+                              "rule_version, evidence FROM violations "
+                              "ORDER BY rule_id, serial_number, ts").fetchall()
+    target = Path(database).with_name("bare-insert.db")
     target.unlink(missing_ok=True)
     engine = engine_for_url(f"sqlite:///{target}")
     create_tables(engine)
@@ -345,7 +347,8 @@ def bare_insert_s(day: BenchDay) -> tuple[float, int]:
         connection.execute("PRAGMA cache_size=-262144")
         began = time.monotonic()
         connection.executemany("INSERT INTO violations (rule_id, serial_number, ts, detected_at, "
-                               "run_id) VALUES (?, ?, ?, ?, ?)", rows)
+                               "run_id, rule_version, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               rows)
         connection.commit()
         return time.monotonic() - began, len(rows)
     finally:
@@ -382,7 +385,7 @@ def p1(faults: int, rules: int, log: Log = print) -> dict:
             required_s = required_pipeline_s(spark, cached, tags,
                                              day.config.get("cassandra", "shards"))
             log(f"  required pipeline, nothing evaluated: {required_s:.1f}s")
-            insert_s, inserted = bare_insert_s(day)
+            insert_s, inserted = bare_insert_s(Path(day.engine.url.database))
             log(f"  bare sqlite3 insert of {inserted:,} violations: {insert_s:.1f}s")
         finally:
             spark.stop()
@@ -424,7 +427,7 @@ def p2(faults: int, rules: int, log: Log = print) -> dict:
             required_s = required_pipeline_s(
                 spark, faults_by_shard(spark, day.config, [DAY]), rule_tags(spark, day))
             log(f"  required pipeline from Cassandra, nothing evaluated: {required_s:.1f}s")
-            insert_s, inserted = bare_insert_s(day)
+            insert_s, inserted = bare_insert_s(Path(day.engine.url.database))
             log(f"  bare sqlite3 insert of {inserted:,} violations: {insert_s:.1f}s")
         finally:
             spark.stop()

@@ -230,3 +230,18 @@ def test_backtest_table_says_the_history_the_floor_and_each_pair():
         "| backtest, median of the pairs (300,000 faults of the rule's codes read, 1,234 "
         "violations, 2 Spark jobs) |  | 1.10 | ≤ 1.2× the floor | met |",
     ]
+
+
+def test_pd_table_sets_the_floor_and_storing_alone_against_the_goal():
+    stored = {**PD_FIGURES, "pd.scans_s": [14.0, 16.0, 15.0], "pd.jobs_s": [21.0, 18.0, 20.0],
+              "pd.scan_cpu_s": [20.0, 22.0, 21.0], "pd.job_cpu_s": [30.0, 33.0, 31.0],
+              "pd.bare_insert_s": 5.0}
+    lines = section_table("pd", stored)
+    assert ("| storing the violations alone: bare sqlite3 insert of 1,000,000 | 5.00 | 0.33 "
+            "|  |  |") in lines
+    assert ("| the floor (median of the pairs) and storing alone, summed | 20.00 | 1.33 "
+            "| ≤ 1.3× the floor | goal below the required work |") in lines
+    roomy = section_table("pd", {**stored, "pd.bare_insert_s": 4.0})
+    assert ("| the floor (median of the pairs) and storing alone, summed | 19.00 | 1.27 "
+            "| ≤ 1.3× the floor | room left |") in roomy
+    assert not any("storing" in line for line in section_table("pd", PD_FIGURES))

@@ -51,6 +51,10 @@ def text_of(value: object) -> str | None:
 def json_value(value: object) -> object:
     if value is None or isinstance(value, bool | int | float):
         return value
+    if isinstance(value, list | tuple):
+        return [json_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): json_value(item) for key, item in value.items()}
     return text_of(value)
 
 

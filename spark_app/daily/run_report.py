@@ -49,6 +49,16 @@ TABLE = (Column("day"), Column("status"), Column("faults_read", "faults", align_
          Column("started_at", "started"), Column("run_id", "run id"))
 
 
+# Columns job_runs holds as JSON text: JSON output carries them as JSON, not as strings.
+JSON_COLUMNS = ("rules_skipped", "stage_metrics")
+
+
 def print_runs(runs, output_format: str, out: TextIO) -> None:
     """The table shows the counts; JSON carries every column of job_runs."""
-    write_listing([dict(run._mapping) for run in runs], TABLE, output_format, out, noun="run")
+    records = [dict(run._mapping) for run in runs]
+    if output_format == "json":
+        for record in records:
+            for column in JSON_COLUMNS:
+                if record.get(column) is not None:
+                    record[column] = json.loads(record[column])
+    write_listing(records, TABLE, output_format, out, noun="run")

@@ -38,7 +38,13 @@ def stored(db_url):
         connection.execute(insert(JobRun), [
             {"run_id": "run-1", "day": date(2016, 11, 16), "started_at": datetime(2016, 11, 17, 0, 30),
              "finished_at": datetime(2016, 11, 17, 0, 31, 5), "status": "succeeded",
-             "faults_read": 1200, "pending_read": 3, "violations_new": 2, "rules_skipped": "[]"}])
+             "faults_read": 1200, "pending_read": 3, "violations_new": 2, "rules_skipped": "[]",
+             "stage_metrics": None},
+            {"run_id": "run-2", "day": date(2016, 11, 17), "started_at": datetime(2016, 11, 18, 0, 30),
+             "finished_at": datetime(2016, 11, 18, 0, 30, 40), "status": "succeeded",
+             "faults_read": 900, "pending_read": 0, "violations_new": 1,
+             "rules_skipped": '[{"rule_id": 2, "reason": "line 1, column 4: unexpected"}]',
+             "stage_metrics": '[{"name": "evaluate", "duration_s": 12.5, "tasks": 16}]'}])
     engine.dispose()
     return db_url
 
@@ -72,17 +78,25 @@ def test_violations_as_a_table_and_as_json(stored):
 
 
 def test_runs_in_every_format(stored):
-    assert fleetwatch(stored, "runs").stdout == (
+    assert fleetwatch(stored, "runs", "--day", "2016-11-16").stdout == (
         "day         status     faults  pending  new  started                   run id\n"
         "2016-11-16  succeeded    1200        3    2  2016-11-17T00:30:00.000Z  run-1\n"
         "(1 run)\n")
     assert fleetwatch(stored, "runs", "--format", "csv").stdout == (
         "day,status,faults,pending,new,started,run id\n"
+        "2016-11-17,succeeded,900,0,1,2016-11-18T00:30:00.000Z,run-2\n"
         "2016-11-16,succeeded,1200,3,2,2016-11-17T00:30:00.000Z,run-1\n")
+    # the columns job_runs keeps as JSON text come out as JSON, not as strings
     assert json.loads(fleetwatch(stored, "runs", "--format", "json").stdout) == [
+        {"run_id": "run-2", "day": "2016-11-17", "started_at": "2016-11-18T00:30:00.000Z",
+         "finished_at": "2016-11-18T00:30:40.000Z", "status": "succeeded", "faults_read": 900,
+         "pending_read": 0, "violations_new": 1,
+         "rules_skipped": [{"rule_id": 2, "reason": "line 1, column 4: unexpected"}],
+         "stage_metrics": [{"name": "evaluate", "duration_s": 12.5, "tasks": 16}],
+         "error": None},
         {"run_id": "run-1", "day": "2016-11-16", "started_at": "2016-11-17T00:30:00.000Z",
          "finished_at": "2016-11-17T00:31:05.000Z", "status": "succeeded", "faults_read": 1200,
-         "pending_read": 3, "violations_new": 2, "rules_skipped": "[]", "stage_metrics": None,
+         "pending_read": 3, "violations_new": 2, "rules_skipped": [], "stage_metrics": None,
          "error": None}]
 
 

@@ -1,4 +1,5 @@
 import io
+import json
 from datetime import date, datetime
 
 import pytest
@@ -42,6 +43,14 @@ def test_json_carries_every_column_not_only_the_shown_ones():
         '  "day": "2016-11-18",\n  "note": null,\n  "active": true\n },\n'
         ' {\n  "id": 12,\n  "serial_number": "S,2",\n  "ts": "2016-11-19T00:00:00.000Z",\n'
         '  "day": null,\n  "note": "line\\nbreak",\n  "active": false\n }\n]\n')
+
+
+def test_json_keeps_lists_and_objects_printing_their_values_the_same_way():
+    nested = [{"id": 1, "stages": [{"name": "evaluate", "seconds": 1.5,
+                                    "at": datetime(2016, 11, 18, 0, 30)}], "tags": ("#A", None)}]
+    assert json.loads(render("json", nested)) == [
+        {"id": 1, "stages": [{"name": "evaluate", "seconds": 1.5,
+                              "at": "2016-11-18T00:30:00.000Z"}], "tags": ["#A", None]}]
 
 
 def test_an_empty_table_still_says_how_many():

@@ -100,9 +100,46 @@ def version_of(file_name: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
+# CQL's lexical pieces that may hold a ";" or a comment marker which is not one:
+# strings ('' escapes a quote), $$ strings, quoted names ("" escapes), and the
+# comments themselves (--, //, /* */).
+_CQL_PIECE = re.compile(r"""
+      (?P<string>'(?:[^']|'')*')
+    | (?P<dollar>\$\$.*?\$\$)
+    | (?P<name>"(?:[^"]|"")*")
+    | (?P<comment>--[^\n]*|//[^\n]*|/\*.*?\*/)
+    | (?P<end>;)
+    | (?P<open>'|\$\$|"|/\*)
+    | (?P<code>[^'"$;/-]+|.)
+    """, re.DOTALL | re.VERBOSE)
+
+
 def split_statements(text: str) -> tuple[str, ...]:
-    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-    return tuple(part.strip() for part in body.split(";") if part.strip())
+    """The statements of a migration's text, comments dropped (a line holding
+    only a comment goes whole); a ";" ends a statement only outside strings,
+    quoted names and comments."""
+    statements: list[str] = []
+    current = ""
+    drop_newline = False
+    for piece in _CQL_PIECE.finditer(text):
+        kind, value = piece.lastgroup, piece.group()
+        if kind == "open":
+            line = text.count("\n", 0, piece.start()) + 1
+            raise MigrationError(f"line {line}: {value} is never closed")
+        if drop_newline and value.startswith("\n"):
+            value = value[1:]
+        drop_newline = False
+        if kind == "end":
+            statements.append(current)
+            current = ""
+        elif kind == "comment":
+            line_start = current.rfind("\n") + 1
+            if not current[line_start:].strip() and not value.startswith("/*"):
+                current, drop_newline = current[:line_start], True
+        else:
+            current += value
+    statements.append(current)
+    return tuple(statement.strip() for statement in statements if statement.strip())
 
 
 def ordered(migrations: Iterable[Migration]) -> list[Migration]:

@@ -66,6 +66,35 @@ def test_statements_are_split_and_comments_dropped():
                                       "CREATE TABLE b (y int PRIMARY KEY)")
 
 
+@pytest.mark.parametrize(("text", "statements"), [
+    ("CREATE TABLE t (x int PRIMARY KEY) WITH comment = 'Serves: a; b -- c';",
+     ("CREATE TABLE t (x int PRIMARY KEY) WITH comment = 'Serves: a; b -- c'",)),
+    ("ALTER TABLE t WITH comment = 'it''s; here' // trailing; note\n;\nDROP TABLE u",
+     ("ALTER TABLE t WITH comment = 'it''s; here'", "DROP TABLE u")),
+    ('CREATE TABLE "odd;name" (\n  x int, -- the x; really\n  y int\n)',
+     ('CREATE TABLE "odd;name" (\n  x int, \n  y int\n)',)),
+    ("CREATE TABLE a (x int /* not; here */, y int);/* after; */",
+     ("CREATE TABLE a (x int , y int)",)),
+    ("CREATE FUNCTION f() RETURNS NULL ON NULL INPUT RETURNS int LANGUAGE java "
+     "AS $$ return 1; $$;",
+     ("CREATE FUNCTION f() RETURNS NULL ON NULL INPUT RETURNS int LANGUAGE java "
+      "AS $$ return 1; $$",)),
+    ("x = 10 - 2 / 1;", ("x = 10 - 2 / 1",)),
+])
+def test_a_semicolon_ends_a_statement_only_outside_strings_names_and_comments(text, statements):
+    assert split_statements(text) == statements
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("CREATE TABLE a (x int);\nALTER TABLE a WITH comment = 'open;", r"line 2: ' is never closed"),
+    ('SELECT "x FROM a;', r'line 1: " is never closed'),
+    ("SELECT x /* FROM a;", r"line 1: /\* is never closed"),
+])
+def test_an_unclosed_string_name_or_comment_is_refused_with_its_line(text, message):
+    with pytest.raises(MigrationError, match=message):
+        split_statements(text)
+
+
 def test_the_project_migrations_are_numbered_in_order_with_keyspace_first():
     from spark_app.common.migration_steps import PYTHON_STEPS
 
